@@ -1,0 +1,3 @@
+"""ihos: an open-source internet-hospital platform."""
+
+__version__ = "0.1.0"
