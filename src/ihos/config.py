@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ihos.integrations.settings import IntegrationSettings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -47,6 +49,7 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
     public_base_url: str = "http://127.0.0.1:8000"
     files: FilesSettings = Field(default_factory=FilesSettings)
+    integrations: IntegrationSettings = Field(default_factory=IntegrationSettings)
     web_dir: Path = ROOT / "web"
     log_level: str = "INFO"
 

@@ -1,0 +1,1 @@
+"""Counterparts beyond the hospital's wall, one package each: interface + real client + sandbox."""
