@@ -1,0 +1,1 @@
+"""Security building blocks: national cryptography, keys, encrypted fields, masking, passwords, envelopes."""
