@@ -24,6 +24,8 @@ os.environ["IHOS_FILES__LOCAL_DIR"] = str(_TMP / "files")
 os.environ["IHOS_RUN_JOBS_IN_APP"] = "false"
 os.environ["IHOS_REDIS_URL"] = ""
 os.environ.setdefault("IHOS_DEMO", "false")
+# Tests hash many passwords: a light argon2 parameter set keeps them fast (production never sets it).
+os.environ.setdefault("IHOS_PASSWORD_HASH_FAST", "1")
 
 import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
@@ -31,8 +33,10 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
 
 from ihos.db import create_engine  # noqa: E402
+from ihos.kit.ratelimit import reset_rate_limiter  # noqa: E402
 from ihos.kit.time import clock  # noqa: E402
 from ihos.migrations import upgrade  # noqa: E402
+from ihos.security.keys import generate_key_file  # noqa: E402
 
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 
@@ -46,6 +50,14 @@ async def _recreate_postgres_database(url: str) -> None:
         await connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
         await connection.execute(text(f'CREATE DATABASE "{target.database}"'))
     await admin.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _key_file() -> None:
+    """A key file of the run's own (only embedded mode makes a missing one by itself)."""
+    path = Path(os.environ["IHOS_KEY_FILE"])
+    if not path.exists():
+        generate_key_file(path)
 
 
 @pytest.fixture(scope="session")
@@ -73,8 +85,10 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture(autouse=True)
-def _reset_clock() -> Iterator[None]:
+def _reset_process_state() -> Iterator[None]:
+    """Each test starts at the real time with no rate-limit counts."""
     clock.reset()
+    reset_rate_limiter()
     yield
     clock.reset()
 
@@ -89,7 +103,41 @@ def app(session: AsyncSession):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def client(app, session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """Requests to the app, from the address 203.0.113.10.
+
+    Whatever the test set up is committed (to its savepoint) before each request, as it would be in a
+    real deployment, so a request that is refused and rolls back does not take the setup with it.
+    """
+
+    async def commit_setup(_request: httpx.Request) -> None:
+        await session.commit()
+
     transport = httpx.ASGITransport(app=app, client=("203.0.113.10", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", event_hooks={"request": [commit_setup]}
+    ) as http:
         yield http
+
+
+@pytest.fixture
+def run_jobs(session: AsyncSession):  # type: ignore[no-untyped-def]
+    """``await run_jobs()`` runs the due background work (every registered handler and sweep) inside the
+    test's transaction, as the in-app runner would after a commit; returns how many ran."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from ihos.jobs import Runner, load_tasks
+
+    load_tasks()
+    maker = async_sessionmaker(
+        bind=session.bind, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    runner = Runner(maker)
+
+    async def run() -> int:
+        total = 0
+        while ran := await runner.run_once():
+            total += ran
+        return total
+
+    return run

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -16,22 +16,52 @@ from sqlalchemy import text
 from ihos import __version__
 from ihos.config import Settings, get_settings
 from ihos.db import READ_ONLY, dispose_engine, get_engine
+from ihos.jobs import in_app
 from ihos.kit.http import install_error_handlers
+from ihos.kit.ratelimit import close_rate_limiter
 from ihos.migrations import is_current
+from ihos.realtime import close_hub
+from ihos.security.keys import get_keyring
+from ihos.security.masking import install_log_masking
 
 log = logging.getLogger(__name__)
 
 # One router per domain; each module exposes ``router``. The tag of each router names its domain.
-ROUTER_MODULES: list[str] = []
+ROUTER_MODULES = [
+    "ihos.auth.api",
+    "ihos.organization.api",
+    "ihos.patients.api",
+    "ihos.files.api",
+    "ihos.audit.api",
+    "ihos.backoffice.api",
+    "ihos.backoffice.sandbox_api",
+]
 
 TAGS = [
+    {"name": "auth", "description": "注册、登录、短信验证码、密码与会话"},
+    {"name": "organisation", "description": "医院、院区、科室、工作人员与角色"},
+    {"name": "patients", "description": "就诊人、实名认证、收货地址；患者后台管理与实名审核"},
+    {"name": "files", "description": "文件（仅凭短时签名链接访问）"},
+    {"name": "audit", "description": "操作日志（审计管理员）"},
+    {"name": "system", "description": "字典、系统规则、后台任务、对接系统"},
+    {"name": "sandbox", "description": "演示模式：沙箱收件箱与模拟授权码"},
     {"name": "health", "description": "进程与依赖的健康检查"},
 ]
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield
+    settings = get_settings()
+    install_log_masking("uvicorn.access", "uvicorn.error")
+    # httpx logs whole request URLs at INFO, and some counterparts take secrets in the query string.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    get_keyring()  # fail at start-up, not at the first request, when keys are missing
+    async with AsyncExitStack() as stack:
+        if settings.jobs_in_app:
+            await stack.enter_async_context(in_app())
+        yield
+    await close_hub()
+    await close_rate_limiter()
     await dispose_engine()
 
 

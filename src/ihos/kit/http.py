@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ihos.config import get_settings
-from ihos.db import READ_ONLY, commit, get_sessionmaker, rollback
+from ihos.db import commit, get_sessionmaker, rollback
 from ihos.errors import IhosError
 
 log = logging.getLogger(__name__)
@@ -29,21 +30,18 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """
     override = getattr(request.app.state, "session_override", None)
     if override is not None:
-        session: AsyncSession = override
-        async for item in _transaction(session):
-            yield item
+        async with transaction(override):
+            yield override
         return
-    async with get_sessionmaker()() as session:
-        if request.method in ("GET", "HEAD"):
-            # Reads never queue behind writers on SQLite; no effect on PostgreSQL.
-            await session.connection(execution_options=READ_ONLY)
-        async for item in _transaction(session):
-            yield item
-
-
-async def _transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
-    try:
+    async with get_sessionmaker()() as session, transaction(session):
         yield session
+
+
+@asynccontextmanager
+async def transaction(session: AsyncSession) -> AsyncIterator[None]:
+    """Commit on success; on an ``IhosError`` roll back and then write what the refusal records."""
+    try:
+        yield
     except IhosError as exc:
         await rollback(session)
         if exc.record is not None:

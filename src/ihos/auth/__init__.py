@@ -1,0 +1,1 @@
+"""Accounts, sessions, SMS codes, WeChat/Alipay sign-in, roles and permissions."""

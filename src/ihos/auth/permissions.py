@@ -1,0 +1,146 @@
+"""Roles and permissions, with the separation of duties MLPS level 3 asks for (三员分立).
+
+The three administrators hold disjoint permission sets, and nobody may hold more than one of them:
+- the **system admin** keeps the system running: dictionaries, rules, background work, system clients;
+- the **security admin** decides who exists and what they may do: organisation, staff accounts, roles,
+  sessions; (organisation sits here because department and campus membership scope data access);
+- the **audit admin** reads and verifies the operation log and nothing else.
+
+Business roles (doctor, nurse, pharmacist, …) never hold administrator permissions; custom roles made
+in the back office may combine business permissions only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    # organisation and people (security admin)
+    ORGANISATION_READ = "organisation.read"
+    ORGANISATION_MANAGE = "organisation.manage"
+    STAFF_MANAGE = "staff.manage"
+    ROLE_MANAGE = "role.manage"
+    SESSION_MANAGE = "session.manage"
+    # system (system admin)
+    DICTIONARY_MANAGE = "dictionary.manage"
+    RULE_MANAGE = "rule.manage"
+    JOB_MANAGE = "job.manage"
+    SYSTEM_CLIENT_MANAGE = "system_client.manage"
+    SANDBOX_READ = "sandbox.read"
+    # audit (audit admin)
+    AUDIT_READ = "audit.read"
+    # patients (business)
+    PATIENT_READ = "patient.read"
+    PATIENT_UNMASK = "patient.unmask"
+    PATIENT_PASSWORD_RESET = "patient.password_reset"
+    IDENTITY_REVIEW = "identity.review"
+
+
+SYSTEM_ADMIN_PERMISSIONS = frozenset(
+    {
+        Permission.ORGANISATION_READ,
+        Permission.DICTIONARY_MANAGE,
+        Permission.RULE_MANAGE,
+        Permission.JOB_MANAGE,
+        Permission.SYSTEM_CLIENT_MANAGE,
+        Permission.SANDBOX_READ,
+    }
+)
+SECURITY_ADMIN_PERMISSIONS = frozenset(
+    {
+        Permission.ORGANISATION_READ,
+        Permission.ORGANISATION_MANAGE,
+        Permission.STAFF_MANAGE,
+        Permission.ROLE_MANAGE,
+        Permission.SESSION_MANAGE,
+    }
+)
+AUDIT_ADMIN_PERMISSIONS = frozenset({Permission.AUDIT_READ})
+
+# Permissions only the three administrator roles may hold (reading the organisation is shared).
+ADMIN_ONLY_PERMISSIONS = (SYSTEM_ADMIN_PERMISSIONS | SECURITY_ADMIN_PERMISSIONS | AUDIT_ADMIN_PERMISSIONS) - {
+    Permission.ORGANISATION_READ
+}
+BUSINESS_PERMISSIONS = frozenset(Permission) - ADMIN_ONLY_PERMISSIONS
+
+
+@dataclass(frozen=True)
+class RoleDefinition:
+    code: str
+    name: str
+    permissions: frozenset[Permission]
+    # Campus-scoped roles see only the data of the campuses the staff member works at (DR-02).
+    is_campus_scoped: bool
+    is_admin: bool = False
+
+    @property
+    def needs_second_factor(self) -> bool:
+        return self.is_admin
+
+
+SYSTEM_ADMIN = "system_admin"
+SECURITY_ADMIN = "security_admin"
+AUDIT_ADMIN = "audit_admin"
+ADMIN_ROLES = frozenset({SYSTEM_ADMIN, SECURITY_ADMIN, AUDIT_ADMIN})
+
+_CLINICAL = frozenset({Permission.ORGANISATION_READ, Permission.PATIENT_READ})
+
+BUILTIN_ROLES: dict[str, RoleDefinition] = {
+    role.code: role
+    for role in (
+        RoleDefinition("doctor", "医生", _CLINICAL, is_campus_scoped=True),
+        RoleDefinition("nurse", "护士", _CLINICAL, is_campus_scoped=True),
+        RoleDefinition("pharmacist", "药师", _CLINICAL, is_campus_scoped=True),
+        RoleDefinition("finance", "财务", frozenset({Permission.ORGANISATION_READ}), is_campus_scoped=False),
+        RoleDefinition(
+            "finance_supervisor",
+            "财务主管",
+            frozenset({Permission.ORGANISATION_READ}),
+            is_campus_scoped=False,
+        ),
+        RoleDefinition(
+            "customer_service",
+            "客服",
+            frozenset(
+                {
+                    Permission.ORGANISATION_READ,
+                    Permission.PATIENT_READ,
+                    Permission.PATIENT_UNMASK,
+                    Permission.PATIENT_PASSWORD_RESET,
+                    Permission.IDENTITY_REVIEW,
+                }
+            ),
+            is_campus_scoped=False,
+        ),
+        RoleDefinition(
+            "content_editor", "内容编辑", frozenset({Permission.ORGANISATION_READ}), is_campus_scoped=False
+        ),
+        RoleDefinition(
+            "insurance_office",
+            "医保办",
+            frozenset({Permission.ORGANISATION_READ, Permission.PATIENT_READ}),
+            is_campus_scoped=False,
+        ),
+        RoleDefinition(
+            SYSTEM_ADMIN, "系统管理员", SYSTEM_ADMIN_PERMISSIONS, is_campus_scoped=False, is_admin=True
+        ),
+        RoleDefinition(
+            SECURITY_ADMIN, "安全管理员", SECURITY_ADMIN_PERMISSIONS, is_campus_scoped=False, is_admin=True
+        ),
+        RoleDefinition(
+            AUDIT_ADMIN, "审计管理员", AUDIT_ADMIN_PERMISSIONS, is_campus_scoped=False, is_admin=True
+        ),
+    )
+}
+
+
+def separation_of_duties_problem(role_codes: set[str]) -> str | None:
+    """Why this combination of roles may not be held by one person, or None when it may."""
+    admin_roles = role_codes & ADMIN_ROLES
+    if len(admin_roles) > 1:
+        return "系统管理员、安全管理员、审计管理员必须由不同的人担任"
+    if admin_roles and role_codes - ADMIN_ROLES:
+        return "管理员账号不能同时担任业务角色"
+    return None

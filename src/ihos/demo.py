@@ -1,0 +1,315 @@
+"""The demo hospital (``ihos demo``): two campuses, a department tree each, about forty staff in every
+role, twenty patients in fourteen accounts. Safe to run twice: a second run changes nothing and prints
+the sign-ins again.
+
+The patients are people of the sandbox real-name registry (``integrations/identity/people.json``),
+verified through the same service a real patient goes through. Three registry people are left
+unregistered so that a visitor can register them (郭婷婷, 何志明, 林佳怡).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ihos.auth import consents
+from ihos.auth.caller import Caller, command_line
+from ihos.kit.time import now
+from ihos.models.accounts import Account
+from ihos.models.organization import Campus, Department, Hospital, Staff
+from ihos.organization import service as organisation
+from ihos.patients import service as patients
+from ihos.security.fields import blind_index
+from ihos.security.passwords import hash_password
+
+HOSPITAL_CODE = "DEMO"
+PASSWORD = "Ihos@2026"
+# Fixed TOTP secrets so that a visitor can add the demo administrators to an authenticator app.
+ADMIN_TOTP = {
+    "sysadmin": ("system_admin", "系统管理员", "A0001", "IHOSDEMOSYSADMINTOTPSECRET234567"),
+    "secadmin": ("security_admin", "安全管理员", "A0002", "IHOSDEMOSECADMINTOTPSECRET234567"),
+    "auditadmin": ("audit_admin", "审计管理员", "A0003", "IHOSDEMOAUDITADMINTOTPSECRET2345"),
+}
+
+CAMPUSES = [
+    ("MAIN", "本部院区", "成都市武侯区国学巷37号"),
+    ("EAST", "东院区", "成都市锦江区东大街100号"),
+]
+# (campus, code, name, kind, parent code)
+DEPARTMENTS = [
+    ("MAIN", "IM", "内科", "clinical", None),
+    ("MAIN", "CARD", "心血管内科", "clinical", "IM"),
+    ("MAIN", "RESP", "呼吸内科", "clinical", "IM"),
+    ("MAIN", "GAST", "消化内科", "clinical", "IM"),
+    ("MAIN", "ENDO", "内分泌科", "clinical", "IM"),
+    ("MAIN", "SURG", "外科", "clinical", None),
+    ("MAIN", "GS", "普外科", "clinical", "SURG"),
+    ("MAIN", "ORTH", "骨科", "clinical", "SURG"),
+    ("MAIN", "PED", "儿科", "clinical", None),
+    ("MAIN", "OBGY", "妇产科", "clinical", None),
+    ("MAIN", "DERM", "皮肤科", "clinical", None),
+    ("MAIN", "PHAR", "药剂科", "pharmacy", None),
+    ("MAIN", "LAB", "检验科", "medical_technology", None),
+    ("MAIN", "NURS", "护理部", "nursing", None),
+    ("MAIN", "ADMIN", "行政办公室", "administration", None),
+    ("EAST", "GP", "全科医学科", "clinical", None),
+    ("EAST", "TCM", "中医科", "clinical", None),
+    ("EAST", "OPH", "眼科", "clinical", None),
+    ("EAST", "DENT", "口腔科", "clinical", None),
+    ("EAST", "EPHAR", "东院药房", "pharmacy", None),
+]
+# (username, name, staff number, roles, departments (campus:code), title, post, speciality)
+DOCTORS = [
+    (
+        "lijianhua",
+        "李建华",
+        "D1001",
+        "MAIN:CARD",
+        "chief_physician",
+        "director",
+        "冠心病、高血压、心力衰竭的诊治",
+    ),
+    ("wangli", "王丽", "D1002", "MAIN:RESP", "associate_chief_physician", None, "慢性阻塞性肺疾病、哮喘"),
+    (
+        "zhangming",
+        "张明",
+        "D1003",
+        "MAIN:GAST",
+        "attending_physician",
+        None,
+        "胃炎、消化性溃疡、肠易激综合征",
+    ),
+    ("zhaogang", "赵刚", "D1004", "MAIN:ORTH", "chief_physician", "deputy_director", "关节置换、运动损伤"),
+    ("zhoujie", "周杰", "D1005", "MAIN:ENDO", "associate_chief_physician", None, "糖尿病、甲状腺疾病"),
+    ("sunhong", "孙红", "D1006", "MAIN:PED", "chief_physician", "director", "小儿呼吸道感染、哮喘"),
+    ("qianjun", "钱军", "D1007", "MAIN:GS", "attending_physician", None, "疝、胆囊疾病"),
+    ("wuyan", "吴燕", "D1008", "MAIN:OBGY", "associate_chief_physician", None, "高危妊娠、妇科炎症"),
+    ("zhengyu", "郑宇", "D1009", "MAIN:DERM", "attending_physician", None, "湿疹、痤疮、银屑病"),
+    ("fenglin", "冯林", "D1010", "MAIN:CARD", "resident_physician", None, "心律失常"),
+    ("chenmei", "陈梅", "D1011", "MAIN:RESP", "attending_physician", None, "肺结节随访"),
+    ("hanbing", "韩冰", "D1012", "MAIN:PED", "attending_physician", None, "小儿消化不良"),
+    ("yangfan", "杨帆", "D2001", "EAST:GP", "chief_physician", "director", "慢病管理、家庭医生签约"),
+    ("xuqing", "徐青", "D2002", "EAST:TCM", "associate_chief_physician", None, "中医内科、针灸"),
+    ("hejing", "何静", "D2003", "EAST:OPH", "attending_physician", None, "白内障、青光眼"),
+    ("luotao", "罗涛", "D2004", "EAST:DENT", "attending_physician", None, "牙体牙髓、种植"),
+    ("gaofeng", "高峰", "D2005", "EAST:GP", "resident_physician", None, "高血压、糖尿病随访"),
+    ("linxue", "林雪", "D1013", "MAIN:ENDO", "attending_physician", None, "甲状腺结节"),
+    ("songwei", "宋伟", "D1014", "MAIN:ORTH", "attending_physician", None, "脊柱疾病"),
+    ("tangning", "唐宁", "D1015", "MAIN:GAST", "chief_physician", None, "炎症性肠病、消化内镜"),
+]
+OTHER_STAFF = [
+    ("chenxiaoyan", "陈晓燕", "N1001", ["nurse"], ["MAIN:NURS"], "nurse_in_charge", "head_nurse"),
+    ("liuyue", "刘月", "N1002", ["nurse"], ["MAIN:CARD"], "senior_nurse", None),
+    ("zhoulan", "周兰", "N1003", ["nurse"], ["MAIN:PED"], "senior_nurse", None),
+    ("xiaoli", "肖丽", "N2001", ["nurse"], ["EAST:GP"], "senior_nurse", None),
+    ("dingxin", "丁欣", "N2002", ["nurse"], ["EAST:OPH"], "nurse", None),
+    ("liufang", "刘芳", "P1001", ["pharmacist"], ["MAIN:PHAR"], "chief_pharmacist", "director"),
+    ("jiangtao", "江涛", "P1002", ["pharmacist"], ["MAIN:PHAR"], "pharmacist", None),
+    ("mali", "马莉", "P2001", ["pharmacist"], ["EAST:EPHAR"], "pharmacist", None),
+    ("sunyue", "孙悦", "F1001", ["finance"], ["MAIN:ADMIN"], None, None),
+    ("zhuhao", "朱浩", "F1002", ["finance"], ["MAIN:ADMIN"], None, None),
+    ("qinlei", "秦磊", "F1003", ["finance_supervisor"], ["MAIN:ADMIN"], None, "director"),
+    ("kefu1", "许晴", "C1001", ["customer_service"], ["MAIN:ADMIN"], None, None),
+    ("kefu2", "邓佳", "C1002", ["customer_service"], ["MAIN:ADMIN"], None, None),
+    ("bianji", "曹雯", "E1001", ["content_editor"], ["MAIN:ADMIN"], None, None),
+    ("yibao", "彭程", "I1001", ["insurance_office"], ["MAIN:ADMIN"], None, None),
+]
+# Accounts: the registry person who holds it, and the family patients they add (name, relation).
+ACCOUNTS: list[tuple[str, list[tuple[str, str]]]] = [
+    ("张伟", [("张子涵", "child"), ("吴建国", "parent")]),
+    ("王芳", [("孙雨桐", "child")]),
+    ("李娜", [("周秀英", "parent")]),
+    ("刘洋", [("马浩然", "child")]),
+    ("陈静", []),
+    ("杨磊", [("朱丽华", "parent")]),
+    ("赵敏", []),
+    ("黄强", []),
+    ("胡晓东", []),
+    ("欧阳明轩", []),
+    ("阿依古丽·买买提", []),
+    ("周秀英", []),
+    ("吴建国", []),
+    ("朱丽华", []),
+]
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    name: str
+    id_number: str
+    phone: str
+
+
+def registry() -> dict[str, DemoPerson]:
+    text = resources.files("ihos.integrations.identity").joinpath("people.json").read_text(encoding="utf-8")
+    people: list[dict[str, Any]] = json.loads(text)["people"]
+    return {p["name"]: DemoPerson(p["name"], p["id_number"], p["phone"]) for p in people}
+
+
+async def seed(session: AsyncSession) -> bool:
+    """Create the demo hospital; returns False when it already exists."""
+    if await session.scalar(select(Hospital).where(Hospital.code == HOSPITAL_CODE)) is not None:
+        return False
+    cli = command_line("ihos demo")
+    hospital = await organisation.create_hospital(
+        session, cli, code=HOSPITAL_CODE, name="ihos 示范医院", short_name="示范医院"
+    )
+    admin = Caller(kind="cli", label="ihos demo", hospital_id=hospital.id)
+    departments = await _organisation(session, admin, hospital)
+    await _administrators(session, admin, hospital)
+    await _staff(session, admin, departments)
+    await _patients(session)
+    return True
+
+
+async def _organisation(session: AsyncSession, caller: Caller, hospital: Hospital) -> dict[str, Department]:
+    campuses: dict[str, Campus] = {}
+    for order, (code, name, address) in enumerate(CAMPUSES):
+        campuses[code] = await organisation.create_campus(
+            session,
+            caller,
+            hospital_id=hospital.id,
+            code=code,
+            name=name,
+            address=address,
+            phone="028-80000000",
+            sort_order=order,
+        )
+    departments: dict[str, Department] = {}
+    for order, (campus, code, name, kind, parent) in enumerate(DEPARTMENTS):
+        departments[f"{campus}:{code}"] = await organisation.create_department(
+            session,
+            caller,
+            campus_id=campuses[campus].id,
+            parent_id=departments[f"{campus}:{parent}"].id if parent else None,
+            code=code,
+            name=name,
+            kind=kind,
+            sort_order=order,
+            introduction=f"{name}提供门诊和互联网复诊服务。",
+            location=None,
+        )
+    return departments
+
+
+async def _administrators(session: AsyncSession, caller: Caller, hospital: Hospital) -> None:
+    for username, (role, name, number, secret) in ADMIN_TOTP.items():
+        created = await organisation.create_administrator(
+            session,
+            caller,
+            hospital_id=hospital.id,
+            role=role,
+            username=username,
+            name=name,
+            staff_number=number,
+            password=PASSWORD,
+        )
+        _ready_to_sign_in(created.staff)
+        created.staff.totp_secret = secret
+        created.staff.totp_enrolled_at = now()
+
+
+def _ready_to_sign_in(staff: Staff) -> None:
+    """Demo accounts skip the first-sign-in password change so that a visitor can look around at once."""
+    staff.password_hash = hash_password(PASSWORD)
+    staff.must_change_password = False
+    staff.password_changed_at = now()
+
+
+async def _staff(session: AsyncSession, caller: Caller, departments: dict[str, Department]) -> None:
+    people = registry()
+    for rank, (username, name, number, department, title, post, speciality) in enumerate(DOCTORS):
+        phone = people[name].phone if name in people else None
+        created = await organisation.create_staff(
+            session,
+            caller,
+            username=username,
+            roles=["doctor"],
+            department_ids=[departments[department].id],
+            campus_ids=[],
+            phone=phone,
+            name=name,
+            staff_number=number,
+            professional_title=title,
+            post=post,
+            speciality=speciality,
+            introduction=f"{name}，从事临床工作多年。擅长{speciality}。",
+            practice_since=date(2005 + rank % 12, 7, 1),
+            rank=len(DOCTORS) - rank,
+            is_accepting_consultations=True,
+            sex=None,
+        )
+        _ready_to_sign_in(created.staff)
+    for username, name, number, roles, staff_departments, staff_title, staff_post in OTHER_STAFF:
+        created = await organisation.create_staff(
+            session,
+            caller,
+            username=username,
+            roles=roles,
+            department_ids=[departments[d].id for d in staff_departments],
+            campus_ids=[],
+            phone=people[name].phone if name in people else None,
+            name=name,
+            staff_number=number,
+            professional_title=staff_title,
+            post=staff_post,
+        )
+        _ready_to_sign_in(created.staff)
+
+
+async def _patients(session: AsyncSession) -> None:
+    people = registry()
+    documents = {d: consents.current_version(d) for d in ("user_agreement", "privacy_policy", "health_data")}
+    for holder_name, family in ACCOUNTS:
+        holder = people[holder_name]
+        account = Account(
+            phone=holder.phone,
+            phone_index=blind_index(holder.phone, kind="phone"),
+            password_hash=hash_password(PASSWORD),
+        )
+        session.add(account)
+        await session.flush()
+        await consents.record(session, account.id, documents, client_address=None)
+        caller = Caller(kind="patient", id=account.id, label=holder.phone[:3] + "****" + holder.phone[-4:])
+        await patients.verify_real_name(
+            session, caller, name=holder.name, id_number=holder.id_number, phone=None
+        )
+        for name, relation in family:
+            member = people[name]
+            await patients.add_patient(
+                session,
+                caller,
+                name=member.name,
+                id_number=member.id_number,
+                phone=member.phone,
+                relation=relation,
+                guardian_consent=True,
+            )
+
+
+def sign_ins() -> str:
+    people = registry()
+    lines = [
+        "演示医院 ihos 示范医院 — 登录信息（所有账号密码均为 " + PASSWORD + "）",
+        "",
+        "工作台 /console/ ：",
+    ]
+    for username, (_role, name, _number, secret) in ADMIN_TOTP.items():
+        lines.append(f"  {name:<8} 用户名 {username:<12} 动态码密钥 {secret}")
+    lines += [
+        "  医生     用户名 lijianhua（心血管内科）、wangli（呼吸内科）…",
+        "  护士     用户名 chenxiaoyan    药师 liufang    财务 sunyue    客服 kefu1",
+        "",
+        "患者端 /h5/ ：手机号 + 密码，例如",
+    ]
+    for holder_name, _family in ACCOUNTS[:3]:
+        lines.append(f"  {holder_name} {people[holder_name].phone}")
+    lines.append("  可注册的演示人员：郭婷婷 13900000016、何志明 13900000017、林佳怡 13900000018")
+    lines.append("  （演示模式下验证码见 /console/ 的短信沙箱）")
+    return "\n".join(lines)
