@@ -232,8 +232,9 @@ async def add_address(body: AddressIn, session: DbSession, caller: PatientCaller
 async def update_address(
     address_id: uuid.UUID, body: AddressUpdate, session: DbSession, caller: PatientCaller
 ) -> AddressOut:
+    # null means "leave it": every field of an address is required, so none can be cleared.
     return address_out(
-        await service.update_address(session, caller, address_id, **body.model_dump(exclude_unset=True))
+        await service.update_address(session, caller, address_id, **body.model_dump(exclude_none=True))
     )
 
 

@@ -61,6 +61,11 @@ async def self_holding(session: AsyncSession, account_id: uuid.UUID) -> AccountP
     return await session.scalar(select(AccountPatient).where(AccountPatient.self_account_key == account_id))
 
 
+async def self_holding_of_patient(session: AsyncSession, patient_id: uuid.UUID) -> AccountPatient | None:
+    """The holding that makes this person some account's "self", if any."""
+    return await session.scalar(select(AccountPatient).where(AccountPatient.self_patient_key == patient_id))
+
+
 async def addresses_of_account(session: AsyncSession, account_id: uuid.UUID) -> Sequence[Address]:
     return (
         await session.scalars(

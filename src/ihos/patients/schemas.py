@@ -69,6 +69,9 @@ class RealNameIn(Payload):
     phone: str | None = Field(
         default=None, min_length=11, max_length=20, description="未绑定手机号的账户须填写"
     )
+    sms_code: str | None = Field(
+        default=None, max_length=8, description="本人已被其他账户登记为就诊人时，发到其登记手机号的验证码"
+    )
 
 
 class IdentityReviewOut(Schema):

@@ -70,6 +70,11 @@ class TooManyPatients(Conflict):
     default_message = "就诊人数量已达上限"
 
 
+class SelfNeedsRealName(InvalidInput):
+    code = "self_needs_real_name"
+    default_message = "本人信息请通过实名认证添加"
+
+
 class SelfAlreadyExists(Conflict):
     code = "self_already_exists"
     default_message = "本人信息已存在，一个账户只能有一位本人"
@@ -85,14 +90,9 @@ class NameMismatch(InvalidInput):
     default_message = "姓名与身份证号码不一致"
 
 
-class PatientPhoneMismatch(InvalidInput):
-    code = "patient_phone_mismatch"
-    default_message = "手机号与该就诊人登记的手机号不一致"
-
-
 class PatientVerificationRequired(Conflict):
     code = "patient_verification_required"
-    default_message = "该就诊人已在医院登记，请获取发送到其登记手机号的验证码后再添加"
+    default_message = "该就诊人已在医院登记，请核对姓名和手机号，并获取发送到其登记手机号的验证码后再添加"
 
 
 class GuardianConsentRequired(InvalidInput):
@@ -229,8 +229,10 @@ async def add_patient(
         session, "patients.max_family_patients"
     ):
         raise TooManyPatients()
-    if relation == "self" and await repository.self_holding(session, account_id) is not None:
-        raise SelfAlreadyExists()
+    if relation == "self":
+        # "Self" is the real-name identity of the account: it comes only from verification, or anyone
+        # could take a stranger's ID number as their own and lock the real person out.
+        raise SelfNeedsRealName()
 
     patient = await repository.patient_by_id_number(session, parsed.value)
     if patient is None:
@@ -282,11 +284,9 @@ async def _check_may_take_existing(
 ) -> None:
     if await repository.holding(session, account_id, patient.id) is not None:
         raise PatientAlreadyAdded()
-    if patient.name != name.strip():
-        raise NameMismatch()
-    if patient.phone != phone:
-        raise PatientPhoneMismatch()
-    if sms_code is None:
+    # One answer for a wrong name, a wrong phone and a missing code: separate answers would tell
+    # anyone who holds an ID number the name on record and confirm a guessed phone.
+    if sms_code is None or patient.name != name.strip() or patient.phone != phone:
         raise PatientVerificationRequired()
     await sms.consume_code(session, phone=phone, purpose="bind_patient", code=sms_code)
 
@@ -413,9 +413,22 @@ def _check_may_verify(account: Account) -> None:
 
 
 async def _bind_self(
-    session: AsyncSession, account: Account, *, name: str, parsed: IdNumber, phone: str
+    session: AsyncSession,
+    account: Account,
+    *,
+    name: str,
+    parsed: IdNumber,
+    phone: str,
+    sms_code: str | None = None,
+    reviewed: bool = False,
 ) -> Patient:
-    """Make the verified person the account's "self" patient (creating or reusing the patient)."""
+    """Make the verified person the account's "self" patient (creating or reusing the patient).
+
+    The identity service only says that a name and an ID number belong together, which anyone who
+    knows them can show. Taking a patient the hospital already has (held by other accounts) therefore
+    also needs proof of the phone on record, as adding them as a family patient does: the account's
+    own phone or an SMS code sent to it; unless staff checked the identity documents (``reviewed``).
+    """
     patient = await repository.patient_by_id_number(session, parsed.value)
     if patient is None:
         patient = Patient(
@@ -429,9 +442,13 @@ async def _bind_self(
         )
         session.add(patient)
         await _flush_or(session, IdNumberBoundElsewhere())
-    elif patient.name != name:
-        raise NameMismatch()
-    existing = await repository.holding(session, account.id, patient.id)
+        existing = None
+    else:
+        if patient.name != name:
+            raise NameMismatch()
+        existing = await repository.holding(session, account.id, patient.id)
+        if existing is None and not reviewed:
+            await _check_may_take_as_self(session, account, patient, sms_code=sms_code)
     if existing is not None:
         # Already held as a family member: promote the holding to "self" (the unique key still decides).
         if await repository.self_holding(session, account.id) not in (None, existing):
@@ -451,8 +468,29 @@ async def _bind_self(
     return patient
 
 
+async def _check_may_take_as_self(
+    session: AsyncSession, account: Account, patient: Patient, *, sms_code: str | None
+) -> None:
+    if await repository.self_holding_of_patient(session, patient.id) is not None:
+        raise IdNumberBoundElsewhere()
+    if account.phone is not None and account.phone == patient.phone:
+        return  # the account's phone, proven by SMS at registration, is the phone on record
+    if sms_code is None:
+        raise PatientVerificationRequired(
+            "您的身份信息已在医院登记为就诊人，请获取发送到其登记手机号的验证码后再认证，"
+            "或上传身份证照片进行人工审核"
+        )
+    await sms.consume_code(session, phone=patient.phone, purpose="bind_patient", code=sms_code)
+
+
 async def verify_real_name(
-    session: AsyncSession, caller: Caller, *, name: str, id_number: str, phone: str | None
+    session: AsyncSession,
+    caller: Caller,
+    *,
+    name: str,
+    id_number: str,
+    phone: str | None,
+    sms_code: str | None = None,
 ) -> Patient:
     """Check name + ID number with the identity service and bind the person as the account's self."""
     account = await _account(session, _account_id(caller))
@@ -472,7 +510,7 @@ async def verify_real_name(
                 caller, "account.real_name", details={"reason": check.status, "reference": check.reference}
             )
         )
-    patient = await _bind_self(session, account, name=name, parsed=parsed, phone=phone)
+    patient = await _bind_self(session, account, name=name, parsed=parsed, phone=phone, sms_code=sms_code)
     await audit.record(
         session,
         caller,
@@ -535,7 +573,9 @@ async def approve_identity_review(
     phone = account.phone
     if phone is None:
         raise InvalidInput("该账户未绑定手机号，无法完成实名")
-    await _bind_self(session, account, name=review.name, parsed=_parse_id(review.id_number), phone=phone)
+    await _bind_self(
+        session, account, name=review.name, parsed=_parse_id(review.id_number), phone=phone, reviewed=True
+    )
     review.state = "approved"
     review.reviewer_id = caller.id
     review.reviewed_at = now()
@@ -655,8 +695,12 @@ async def update_address(
 
 async def remove_address(session: AsyncSession, caller: Caller, address_id: uuid.UUID) -> None:
     address = await _my_address(session, caller, address_id)
+    was_default = address.is_default
     await session.delete(address)
     await session.flush()
+    remaining = await repository.addresses_of_account(session, address.account_id)
+    if was_default and remaining:
+        remaining[0].is_default = True  # as with family patients, there is always a default
     await audit.record(session, caller, "address.remove", target_kind="addresses", target_id=address_id)
 
 
@@ -677,15 +721,19 @@ class PatientWithAccounts:
 
 
 async def account_detail(session: AsyncSession, caller: Caller, account_id: uuid.UUID) -> AccountWithPatients:
+    """An account with its family patients, for customer service; each look is audited."""
     account = await _account(session, account_id)
     held = [HeldPatient(h, p) for h, p in await repository.holdings_of_account(session, account_id)]
+    await audit.record(session, caller, "account.view", target_kind="accounts", target_id=account_id)
     return AccountWithPatients(account, held)
 
 
 async def patient_detail(session: AsyncSession, caller: Caller, patient_id: uuid.UUID) -> PatientWithAccounts:
+    """A patient with the accounts that hold them; each look is audited."""
     patient = await session.get(Patient, patient_id)
     if patient is None:
         raise PatientNotFound()
+    await audit.record(session, caller, "patient.view", target_kind="patients", target_id=patient_id)
     return PatientWithAccounts(patient, list(await repository.holders_of_patient(session, patient_id)))
 
 
