@@ -19,15 +19,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Embedded mode with the demo hospital: SQLite under var/, sandboxes, background work in the process.
 run: install
-	IHOS_DEMO=true $(BIN)/ihos migrate
+	$(BIN)/ihos migrate
+	$(BIN)/ihos demo
 	IHOS_DEMO=true $(BIN)/ihos serve --host $(HOST) --port $(PORT)
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -p no:cacheprovider
 
 test-postgres: install
-	IHOS_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+	IHOS_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -p no:cacheprovider
 
 lint: install
 	$(BIN)/ruff format --check src tests migrations bench

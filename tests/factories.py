@@ -47,10 +47,17 @@ def bearer(token: str) -> dict[str, str]:
 
 @dataclass
 class Org:
+    """A hospital with one campus and one department. Plain ids stay readable after a refused request
+    has rolled back (and expired) the ORM objects."""
+
     hospital: Hospital
     campus: Campus
     department: Department
     admin: Caller  # a command-line caller scoped to the hospital, for setting things up
+    hospital_id: uuid.UUID
+    campus_id: uuid.UUID
+    department_id: uuid.UUID
+    campus_code: str
 
 
 async def make_org(session: AsyncSession) -> Org:
@@ -65,7 +72,7 @@ async def make_org(session: AsyncSession) -> Org:
     department = await organisation.create_department(
         session, admin, campus_id=campus.id, parent_id=None, code=unique("D"), name="内科"
     )
-    return Org(hospital, campus, department, admin)
+    return Org(hospital, campus, department, admin, hospital.id, campus.id, department.id, campus.code)
 
 
 async def make_staff(

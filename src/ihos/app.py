@@ -18,7 +18,9 @@ from ihos.config import Settings, get_settings
 from ihos.db import READ_ONLY, dispose_engine, get_engine
 from ihos.jobs import in_app
 from ihos.kit.http import install_error_handlers
+from ihos.kit.method_override import MethodOverride
 from ihos.kit.ratelimit import close_rate_limiter
+from ihos.kit.schema import ERROR_RESPONSES
 from ihos.migrations import is_current
 from ihos.realtime import close_hub
 from ihos.security.keys import get_keyring
@@ -75,7 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    api = APIRouter(prefix="/api/v1")
+    app.add_middleware(MethodOverride)
+    api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
     for module in ROUTER_MODULES:
         api.include_router(importlib.import_module(module).router)
     app.include_router(api)

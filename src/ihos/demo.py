@@ -126,10 +126,10 @@ ACCOUNTS: list[tuple[str, list[tuple[str, str]]]] = [
     ("王芳", [("孙雨桐", "child")]),
     ("李娜", [("周秀英", "parent")]),
     ("刘洋", [("马浩然", "child")]),
-    ("陈静", []),
+    ("陈静", [("许嘉伟", "spouse")]),
     ("杨磊", [("朱丽华", "parent")]),
-    ("赵敏", []),
-    ("黄强", []),
+    ("赵敏", [("赵德明", "parent")]),
+    ("黄强", [("黄子萱", "child")]),
     ("胡晓东", []),
     ("欧阳明轩", []),
     ("阿依古丽·买买提", []),
@@ -141,15 +141,27 @@ ACCOUNTS: list[tuple[str, list[tuple[str, str]]]] = [
 
 @dataclass(frozen=True)
 class DemoPerson:
+    """A demo person: name, a valid (fictitious) ID number, a phone."""
+
     name: str
     id_number: str
     phone: str
 
 
+# Family members who never verify their own identity online, so the registry need not know them.
+FAMILY_ONLY = [
+    DemoPerson("许嘉伟", "310104198805120035", "13900000031"),
+    DemoPerson("黄子萱", "440106201209010047", "13900000032"),
+    DemoPerson("赵德明", "610113194007200056", "13900000033"),
+]
+
+
 def registry() -> dict[str, DemoPerson]:
+    """The sandbox real-name registry's people, and the demo's family-only people, by name."""
     text = resources.files("ihos.integrations.identity").joinpath("people.json").read_text(encoding="utf-8")
     people: list[dict[str, Any]] = json.loads(text)["people"]
-    return {p["name"]: DemoPerson(p["name"], p["id_number"], p["phone"]) for p in people}
+    known = {p["name"]: DemoPerson(p["name"], p["id_number"], p["phone"]) for p in people}
+    return known | {person.name: person for person in FAMILY_ONLY}
 
 
 async def seed(session: AsyncSession) -> bool:

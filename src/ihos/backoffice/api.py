@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
+from ihos import __version__
 from ihos.audit import service as audit
 from ihos.auth import system_clients
 from ihos.auth.caller import Caller
@@ -17,10 +18,12 @@ from ihos.auth.deps import requires
 from ihos.auth.permissions import Permission
 from ihos.auth.system_clients import SystemCaller
 from ihos.backoffice import dictionaries, rules
+from ihos.config import get_settings
 from ihos.jobs import FailedJob, discard_job, list_failed_jobs, retry_job
 from ihos.kit.http import DbSession
 from ihos.kit.schema import Page, Payload, Schema
 from ihos.kit.time import now
+from ihos.organization.service import first_hospital
 
 router = APIRouter(tags=["system"])
 
@@ -90,6 +93,12 @@ class SystemClientOut(Schema):
 class SystemClientIssued(Schema):
     client: SystemClientOut
     secret: str = Field(description="仅显示一次，请妥善交给对接方")
+
+
+class SystemInfo(Schema):
+    hospital_name: str | None
+    version: str
+    demo: bool = Field(description="演示模式：显示沙箱收件箱等演示辅助")
 
 
 class Ping(Schema):
@@ -218,6 +227,14 @@ async def deactivate_system_client(
 ) -> SystemClientOut:
     return SystemClientOut.model_validate(
         await system_clients.set_active(session, caller, client_id, is_active=False)
+    )
+
+
+@router.get("/system/info", response_model=SystemInfo, summary="系统信息（公开）")
+async def system_info(session: DbSession) -> SystemInfo:
+    hospital = await first_hospital(session)
+    return SystemInfo(
+        hospital_name=hospital.name if hospital else None, version=__version__, demo=get_settings().demo
     )
 
 
