@@ -1,0 +1,76 @@
+import { createPinia, setActivePinia } from 'pinia'
+import { beforeEach, describe, expect, it } from 'vitest'
+
+import { setToken } from '@/auth/token'
+import { createConsoleRouter } from '@/router'
+
+import { fakeServer, json, me } from './helpers'
+
+async function land(path: string) {
+  const router = createConsoleRouter()
+  await router.push(path)
+  return router.currentRoute.value
+}
+
+describe('console router', () => {
+  beforeEach(() => {
+    localStorage.clear()
+    setActivePinia(createPinia())
+  })
+
+  it('asks an anonymous visitor to sign in first', async () => {
+    const route = await land('/audit-log')
+    expect(route.name).toBe('sign-in')
+    expect(route.query.redirect).toBe('/audit-log')
+  })
+
+  it('restores the session from a stored token and applies the roles', async () => {
+    setToken('t')
+    fakeServer({ 'GET /api/v1/auth/me': () => json(200, me({ roles: ['doctor'] })) })
+
+    expect((await land('/audit-log')).name).toBe('forbidden')
+  })
+
+  it('opens a desk for its role', async () => {
+    setToken('t')
+    fakeServer({ 'GET /api/v1/auth/me': () => json(200, me({ roles: ['audit_admin'] })) })
+
+    expect((await land('/audit-log')).name).toBe('audit-log')
+  })
+
+  it('lets a custom role in through a permission', async () => {
+    setToken('t')
+    fakeServer({
+      'GET /api/v1/auth/me': () => json(200, me({ roles: ['review_clerk'], permissions: ['identity.review'] })),
+    })
+
+    expect((await land('/identity-review')).name).toBe('identity-review')
+  })
+
+  it('shows the SMS sandbox only when the server is in demo mode', async () => {
+    setToken('t')
+    fakeServer({ 'GET /api/v1/auth/me': () => json(200, me()) })
+    expect((await land('/sandbox/sms')).name).toBe('not-found')
+
+    setActivePinia(createPinia())
+    fakeServer({ 'GET /api/v1/auth/me': () => json(200, me()), 'GET /api/v1/sandbox/sms': () => json(200, []) })
+    expect((await land('/sandbox/sms')).name).toBe('sms-sandbox')
+  })
+
+  it('forces the password change', async () => {
+    setToken('t')
+    fakeServer({
+      'GET /api/v1/auth/me': () => json(200, me({ must_change_password: true })),
+    })
+
+    expect((await land('/profile')).name).toBe('change-password')
+  })
+
+  it('drops a token the server no longer accepts', async () => {
+    setToken('stale')
+    fakeServer({ 'GET /api/v1/auth/me': () => json(401, { error: 'unauthenticated', message: '请先登录' }) })
+
+    expect((await land('/')).name).toBe('sign-in')
+    expect(localStorage.getItem('ihos.console.token')).toBeNull()
+  })
+})

@@ -1,0 +1,24 @@
+/**
+ * A stand-in for the `uni` global that the app's modules call, installed before every test file:
+ * storage in memory, and `request`, `showToast`, `navigateTo` as mocks the tests script and inspect.
+ */
+import { beforeEach, vi } from 'vitest'
+
+const storage = new Map<string, unknown>()
+
+export const fakeUni = {
+  getStorageSync: vi.fn((key: string) => (storage.has(key) ? storage.get(key) : '')),
+  setStorageSync: vi.fn((key: string, value: unknown) => void storage.set(key, value)),
+  removeStorageSync: vi.fn((key: string) => void storage.delete(key)),
+  request: vi.fn(),
+  showToast: vi.fn(),
+  navigateTo: vi.fn(),
+}
+
+vi.stubGlobal('uni', fakeUni)
+
+beforeEach(() => {
+  storage.clear()
+  for (const mock of Object.values(fakeUni)) mock.mockClear()
+  fakeUni.request.mockReset()
+})
