@@ -34,11 +34,13 @@ run: install $(H5_BUILD) $(CONSOLE_BUILD)
 	$(BIN)/ihos demo
 	IHOS_DEMO=true $(BIN)/ihos serve --host $(HOST) --port $(PORT)
 
-test: install
+# The whole suite on SQLite, browser tests included (they use the built H5 app and console).
+test: install $(H5_BUILD) $(CONSOLE_BUILD)
 	$(BIN)/pytest -p no:cacheprovider
 
+# The suite on PostgreSQL; the browser tests run once, with `make test`.
 test-postgres: install
-	IHOS_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -p no:cacheprovider
+	IHOS_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -p no:cacheprovider -m "not e2e"
 
 lint: install
 	$(BIN)/ruff format --check src tests migrations bench
