@@ -4,7 +4,7 @@ Every counterpart defaults to its sandbox so that ihos runs and is tested offlin
 fake counterpart that speaks the real wire protocol: in sandbox mode the real client runs against it,
 so switching to live changes only the address and the credentials. See docs/operator/integrations.md.
 
-This module imports nothing from the integration packages: ``ihos.config`` imports it at start-up.
+``ihos.config`` imports this module at start-up: it imports only the counterparts' settings modules.
 """
 
 from __future__ import annotations
@@ -13,6 +13,15 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
+
+# Each payment and hospital counterpart keeps its settings beside its code; those modules import only
+# pydantic, so this module (imported by ihos.config at start-up) stays free of import cycles.
+from ihos.integrations.his.settings import HisSettings
+from ihos.integrations.payment.alipay.settings import AlipayPaySettings
+from ihos.integrations.payment.insurance.settings import InsuranceSettings
+from ihos.integrations.payment.unionpay.settings import UnionPaySettings
+from ihos.integrations.payment.wechat.settings import WeChatPaySettings
+from ihos.integrations.pricing.settings import PricingSettings
 
 # ---------------------------------------------------------------- SMS (短信平台)
 
@@ -124,3 +133,9 @@ class IntegrationSettings(BaseModel):
     wechat: WeChatSettings = Field(default_factory=WeChatSettings)
     alipay: AlipaySettings = Field(default_factory=AlipaySettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    wechat_pay: WeChatPaySettings = Field(default_factory=WeChatPaySettings)
+    alipay_pay: AlipayPaySettings = Field(default_factory=AlipayPaySettings)
+    unionpay: UnionPaySettings = Field(default_factory=UnionPaySettings)
+    insurance: InsuranceSettings = Field(default_factory=InsuranceSettings)
+    his: HisSettings = Field(default_factory=HisSettings)
+    pricing: PricingSettings = Field(default_factory=PricingSettings)

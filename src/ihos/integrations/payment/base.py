@@ -40,6 +40,11 @@ class NotificationRejected(Exception):
         super().__init__(reason)
 
 
+class NotificationReplayed(NotificationRejected):
+    """A genuine notification seen before (its nonce or id is remembered): already applied, so the
+    answer is "received" and the channel stops resending."""
+
+
 @dataclass(frozen=True)
 class Payer:
     """Who pays, as the channel knows them: a WeChat openid, an Alipay buyer id, or nobody (H5)."""
@@ -58,6 +63,8 @@ class InsuranceClaim:
     insured_id_number: str
     medical_type: str  # 医疗类别, e.g. "11" 普通门诊
     fee_lines: tuple[FeeLine, ...]
+    # The patient's authorisation from the insurance app (payAuthNo / ecToken); live platforms need it.
+    authorisation: str | None = None
 
 
 @dataclass(frozen=True)
