@@ -108,3 +108,21 @@ async def commit(session: AsyncSession) -> None:
 async def rollback(session: AsyncSession) -> None:
     await session.rollback()
     session.info.pop("after_commit", None)
+
+
+async def insert_unique(session: AsyncSession, row: object) -> bool:
+    """Insert ``row`` in a savepoint of its own; False, with nothing else undone, when a unique
+    constraint refuses it. The constraint, not a look-up beforehand, decides races.
+
+    The row is added inside the savepoint on purpose: beginning a savepoint flushes whatever is pending,
+    and a refused insert flushed there would spoil the whole transaction.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True

@@ -36,6 +36,10 @@ class Permission(StrEnum):
     PATIENT_UNMASK = "patient.unmask"
     PATIENT_PASSWORD_RESET = "patient.password_reset"
     IDENTITY_REVIEW = "identity.review"
+    # finance (business); who may request, approve and execute refunds is granted per staff member
+    FINANCE_READ = "finance.read"
+    FINANCE_CONFIGURE = "finance.configure"
+    ANOMALY_HANDLE = "anomaly.handle"
 
 
 SYSTEM_ADMIN_PERMISSIONS = frozenset(
@@ -93,11 +97,23 @@ BUILTIN_ROLES: dict[str, RoleDefinition] = {
         RoleDefinition("doctor", "医生", _CLINICAL, is_campus_scoped=True),
         RoleDefinition("nurse", "护士", _CLINICAL, is_campus_scoped=True),
         RoleDefinition("pharmacist", "药师", _CLINICAL, is_campus_scoped=True),
-        RoleDefinition("finance", "财务", frozenset({Permission.ORGANISATION_READ}), is_campus_scoped=False),
+        RoleDefinition(
+            "finance",
+            "财务",
+            frozenset({Permission.ORGANISATION_READ, Permission.FINANCE_READ, Permission.ANOMALY_HANDLE}),
+            is_campus_scoped=False,
+        ),
         RoleDefinition(
             "finance_supervisor",
             "财务主管",
-            frozenset({Permission.ORGANISATION_READ}),
+            frozenset(
+                {
+                    Permission.ORGANISATION_READ,
+                    Permission.FINANCE_READ,
+                    Permission.ANOMALY_HANDLE,
+                    Permission.FINANCE_CONFIGURE,
+                }
+            ),
             is_campus_scoped=False,
         ),
         RoleDefinition(
@@ -110,6 +126,7 @@ BUILTIN_ROLES: dict[str, RoleDefinition] = {
                     Permission.PATIENT_UNMASK,
                     Permission.PATIENT_PASSWORD_RESET,
                     Permission.IDENTITY_REVIEW,
+                    Permission.FINANCE_READ,
                 }
             ),
             is_campus_scoped=False,

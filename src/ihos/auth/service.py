@@ -15,7 +15,6 @@ from typing import Protocol
 
 import pyotp
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihos.audit import service as audit
@@ -23,6 +22,7 @@ from ihos.auth import consents, repository, sessions, sms
 from ihos.auth.caller import Caller
 from ihos.auth.permissions import BUILTIN_ROLES
 from ihos.backoffice.rules import get_rule
+from ihos.db import insert_unique
 from ihos.errors import (
     Conflict,
     Forbidden,
@@ -247,13 +247,9 @@ async def _create_account(
         phone_index=blind_index(phone, kind="phone") if phone else None,
         password_hash=hash_password(password) if password else None,
     )
-    session.add(account)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
+    if not await insert_unique(session, account):
         # Two registrations racing for the same username or phone: the unique constraint decides.
-        raise (UsernameTaken() if username else PhoneAlreadyRegistered()) from None
+        raise UsernameTaken() if username else PhoneAlreadyRegistered()
     await consents.record(session, account.id, accepted, client_address=caller.client_address)
     return account
 

@@ -16,11 +16,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihos.audit import service as audit
 from ihos.auth.caller import Caller, anonymous
+from ihos.db import insert_unique
 from ihos.errors import NotFound, Unauthenticated
 from ihos.kit.http import ClientAddress, DbSession
 from ihos.kit.ids import token
@@ -118,12 +118,10 @@ async def system_caller(request: Request, session: DbSession, address: ClientAdd
 async def _remember_nonce(
     session: AsyncSession, client_id: uuid.UUID, nonce: str, *, expires_at: datetime
 ) -> None:
-    session.add(RequestNonce(client_id=client_id, nonce=nonce, expires_at=expires_at))
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise RequestReplayed() from None
+    if not await insert_unique(
+        session, RequestNonce(client_id=client_id, nonce=nonce, expires_at=expires_at)
+    ):
+        raise RequestReplayed()
 
 
 SystemCaller = Annotated[Caller, Depends(system_caller)]

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihos.audit import service as audit
 from ihos.auth.caller import Caller
+from ihos.db import insert_unique
 from ihos.errors import Conflict, NotFound
 from ihos.models.system import DictionaryEntry
 
@@ -64,12 +64,8 @@ async def add_entry(
     if dictionary not in DICTIONARIES:
         raise DictionaryNotFound()
     entry = DictionaryEntry(dictionary=dictionary, code=code, label=label, sort_order=sort_order)
-    session.add(entry)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise EntryCodeTaken() from None
+    if not await insert_unique(session, entry):
+        raise EntryCodeTaken()
     await audit.record(
         session,
         caller,

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihos.audit import service as audit
@@ -24,6 +23,7 @@ from ihos.auth.permissions import (
 )
 from ihos.auth.service import USERNAME, InvalidUsername
 from ihos.backoffice import dictionaries
+from ihos.db import insert_unique
 from ihos.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ihos.files.service import store_file
 from ihos.kit.phone import InvalidPhone, normalise_mobile
@@ -94,13 +94,10 @@ class InvalidStaffPhone(InvalidInput):
     default_message = "请输入正确的11位手机号码"
 
 
-async def _flush_unique(session: AsyncSession, error: Conflict) -> None:
-    """Flush, turning a unique-constraint violation into ``error`` (the constraint decides races)."""
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise error from None
+async def _insert_or(session: AsyncSession, row: object, error: Conflict) -> None:
+    """Insert ``row``, turning a unique-constraint violation into ``error`` (the constraint decides races)."""
+    if not await insert_unique(session, row):
+        raise error
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,8 +108,7 @@ async def create_hospital(
     session: AsyncSession, caller: Caller, *, code: str, name: str, short_name: str | None
 ) -> Hospital:
     hospital = Hospital(code=code, name=name, short_name=short_name)
-    session.add(hospital)
-    await _flush_unique(session, CodeTaken("医院编码已被使用"))
+    await _insert_or(session, hospital, CodeTaken("医院编码已被使用"))
     await audit.record(
         session,
         caller,
@@ -130,8 +126,7 @@ async def create_campus(
     if await session.get(Hospital, hospital_id) is None:
         raise HospitalNotFound()
     campus = Campus(hospital_id=hospital_id, **fields)
-    session.add(campus)
-    await _flush_unique(session, CodeTaken("院区编码已被使用"))
+    await _insert_or(session, campus, CodeTaken("院区编码已被使用"))
     await audit.record(
         session,
         caller,
@@ -207,8 +202,7 @@ async def create_department(
     department = Department(id=uuid.uuid4(), campus_id=campus_id, parent_id=parent_id, **fields)
     if parent_id is not None:
         await _check_parent(session, department, parent_id)
-    session.add(department)
-    await _flush_unique(session, CodeTaken("科室编码在本院区已被使用"))
+    await _insert_or(session, department, CodeTaken("科室编码在本院区已被使用"))
     await audit.record(
         session,
         caller,
@@ -355,8 +349,7 @@ async def create_staff(
     staff.roles = role_rows
     staff.departments = departments
     staff.campuses = campuses
-    session.add(staff)
-    await _flush_unique(session, CodeTaken("用户名或工号已被使用"))
+    await _insert_or(session, staff, CodeTaken("用户名或工号已被使用"))
     await audit.record(
         session,
         caller,
@@ -546,8 +539,7 @@ async def create_role(
         is_campus_scoped=is_campus_scoped,
         is_builtin=False,
     )
-    session.add(role)
-    await _flush_unique(session, CodeTaken("角色编码已被使用"))
+    await _insert_or(session, role, CodeTaken("角色编码已被使用"))
     await audit.record(
         session,
         caller,
@@ -642,8 +634,7 @@ async def create_administrator(
     staff.roles = [role_row]
     staff.departments = []
     staff.campuses = []
-    session.add(staff)
-    await _flush_unique(session, CodeTaken("用户名或工号已被使用"))
+    await _insert_or(session, staff, CodeTaken("用户名或工号已被使用"))
     await audit.record(
         session,
         caller,

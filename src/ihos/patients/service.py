@@ -27,6 +27,7 @@ from ihos.auth import consents, sessions, sms
 from ihos.auth.caller import Caller
 from ihos.backoffice import dictionaries
 from ihos.backoffice.rules import get_rule
+from ihos.db import insert_unique
 from ihos.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from ihos.files.service import store_file
 from ihos.integrations.identity import IdentityServiceError, get_identity_verifier
@@ -171,12 +172,10 @@ def _account_id(caller: Caller) -> uuid.UUID:
     return caller.subject_id
 
 
-async def _flush_or(session: AsyncSession, error: Conflict) -> None:
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise error from None
+async def _insert_or(session: AsyncSession, row: object, error: Conflict) -> None:
+    """Insert ``row``, turning a unique-constraint violation into ``error`` (the constraint decides races)."""
+    if not await insert_unique(session, row):
+        raise error
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,8 +245,7 @@ async def add_patient(
             phone_index=blind_index(phone, kind="phone"),
             health_card_number=health_card_number,
         )
-        session.add(patient)
-        await _flush_or(session, PatientVerificationRequired())
+        await _insert_or(session, patient, PatientVerificationRequired())
     else:
         await _check_may_take_existing(
             session, account_id, patient, name=name, phone=phone, sms_code=sms_code
@@ -303,9 +301,8 @@ async def _hold(
         self_account_key=account_id if relation == "self" else None,
         self_patient_key=patient.id if relation == "self" else None,
     )
-    session.add(holding)
     error = IdNumberBoundElsewhere() if relation == "self" else PatientAlreadyAdded()
-    await _flush_or(session, error)
+    await _insert_or(session, holding, error)
     return holding
 
 
@@ -440,8 +437,7 @@ async def _bind_self(
             phone=phone,
             phone_index=blind_index(phone, kind="phone"),
         )
-        session.add(patient)
-        await _flush_or(session, IdNumberBoundElsewhere())
+        await _insert_or(session, patient, IdNumberBoundElsewhere())
         existing = None
     else:
         if patient.name != name:
@@ -453,10 +449,17 @@ async def _bind_self(
         # Already held as a family member: promote the holding to "self" (the unique key still decides).
         if await repository.self_holding(session, account.id) not in (None, existing):
             raise SelfAlreadyExists()
-        existing.relation = "self"
-        existing.self_account_key = account.id
-        existing.self_patient_key = patient.id
-        await _flush_or(session, IdNumberBoundElsewhere())
+        try:
+            async with session.begin_nested():
+                await session.execute(
+                    update(AccountPatient)
+                    .where(AccountPatient.id == existing.id)
+                    .values(relation="self", self_account_key=account.id, self_patient_key=patient.id)
+                    .execution_options(synchronize_session=False)
+                )
+        except IntegrityError:
+            raise IdNumberBoundElsewhere() from None
+        await session.refresh(existing)
     else:
         if await repository.self_holding(session, account.id) is not None:
             raise SelfAlreadyExists()
