@@ -43,3 +43,12 @@ class TestParseIdNumber:
     def test_refusals_say_why(self, value, message):
         with pytest.raises(InvalidIdNumber, match=message):
             parse_id_number(value, today=TODAY)
+
+    def test_full_width_digits_become_ascii(self):
+        assert (
+            parse_id_number("１１０１０５１９４９１２３１００２Ｘ", today=TODAY).value == "11010519491231002X"
+        )
+
+    def test_other_scripts_digits_are_refused(self):
+        with pytest.raises(InvalidIdNumber, match="格式"):
+            parse_id_number("١١٠١٠٥١٩٤٩١٢٣١٠٠٢X", today=TODAY)

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Header, status
 
 from ihos.auth import consents, service, sessions
-from ihos.auth.deps import CurrentCaller, SignedIn
+from ihos.auth.deps import CurrentCaller, PatientCaller, SignedIn
 from ihos.auth.schemas import (
     AccountOut,
     AlipaySignIn,
@@ -16,6 +16,7 @@ from ihos.auth.schemas import (
     PasswordReset,
     PasswordSignIn,
     PatientSession,
+    PhoneBinding,
     PhoneRegistration,
     PolicyOut,
     SessionOut,
@@ -283,6 +284,16 @@ async def me(session: DbSession, caller: SignedIn) -> Me:
         must_change_password=caller.must_change_password,
         idle_timeout_seconds=idle,
     )
+
+
+@router.put("/phone", response_model=AccountOut, summary="绑定或更换手机号（验证码发到新手机号）")
+async def bind_phone(body: PhoneBinding, session: DbSession, caller: PatientCaller) -> AccountOut:
+    return _account_out(await service.bind_phone(session, caller, phone=body.phone, code=body.code))
+
+
+@router.get("/account", response_model=AccountOut, summary="我的账户")
+async def my_account(session: DbSession, caller: PatientCaller) -> AccountOut:
+    return _account_out(await session.get_one(Account, caller.subject_id))
 
 
 @router.put("/password", status_code=204, summary="修改自己的密码")

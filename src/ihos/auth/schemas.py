@@ -35,8 +35,9 @@ class PolicyOut(Schema):
 
 class SmsCodeRequest(Payload):
     phone: str = PHONE
-    purpose: Literal["register", "sign_in", "reset_password", "bind_patient"] = Field(
-        description="bind_patient：添加已在医院登记的就诊人时，验证码发到其登记手机号（须登录）"
+    purpose: Literal["register", "sign_in", "reset_password", "bind_patient", "bind_phone"] = Field(
+        description="bind_patient：添加已在医院登记的就诊人时，验证码发到其登记手机号（须登录）；"
+        "bind_phone：为账户绑定手机号（须登录）"
     )
 
 
@@ -82,6 +83,11 @@ class PasswordReset(Payload):
     phone: str = PHONE
     code: str = SMS_CODE
     new_password: str = PASSWORD
+
+
+class PhoneBinding(Payload):
+    phone: str = PHONE
+    code: str = SMS_CODE
 
 
 class PasswordChange(Payload):

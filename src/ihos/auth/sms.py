@@ -25,7 +25,7 @@ from ihos.security.fields import blind_index
 from ihos.security.gm import hmac_sm3
 from ihos.security.keys import get_keyring
 
-PURPOSES = ("register", "sign_in", "reset_password", "bind_patient")
+PURPOSES = ("register", "sign_in", "reset_password", "bind_patient", "bind_phone")
 SEND_JOB = "sms.send_code"
 
 

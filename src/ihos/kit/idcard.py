@@ -7,12 +7,13 @@ numbers are accepted; first-generation 15-digit cards stopped being valid in 201
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CODES = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
 class InvalidIdNumber(ValueError):
@@ -36,7 +37,9 @@ def check_digit(first17: str) -> str:
 
 
 def normalise(value: str) -> str:
-    return value.strip().upper().replace(" ", "")
+    """ASCII digits and X: a Chinese keyboard in full-width mode types "１１０…Ｘ", which must not make the
+    same person a second patient."""
+    return unicodedata.normalize("NFKC", value).strip().upper().replace(" ", "")
 
 
 def parse_id_number(value: str, *, today: date) -> IdNumber:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import phonenumbers
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 class InvalidPhone(ValueError):
@@ -15,7 +16,8 @@ class InvalidPhone(ValueError):
 
 def normalise_mobile(value: str) -> str:
     """``+86 138-1234-1234`` → ``13812341234``, or ``InvalidPhone``."""
-    digits = re.sub(r"[\s\-()]", "", value or "")
+    # NFKC: full-width digits typed on a Chinese keyboard are the same number.
+    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", value or ""))
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):

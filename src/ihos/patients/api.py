@@ -215,6 +215,21 @@ async def submit_identity_review(
     return await review_out(session, review, with_documents=False)
 
 
+@router.post(
+    "/me/real-name/review/{review_id}/documents",
+    response_model=IdentityReviewOut,
+    summary="为待审核的申请再上传一张照片（小程序每次只能上传一个文件）",
+)
+async def add_review_document(
+    review_id: uuid.UUID, session: DbSession, caller: PatientCaller, document: Annotated[UploadFile, File()]
+) -> IdentityReviewOut:
+    data = await document.read(MAX_DOCUMENT_BYTES + 1)
+    review = await service.add_review_document(
+        session, caller, review_id, data=data, filename=document.filename
+    )
+    return await review_out(session, review, with_documents=False)
+
+
 # patient app: addresses ------------------------------------------------------------------------
 
 

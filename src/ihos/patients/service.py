@@ -35,7 +35,7 @@ from ihos.jobs import enqueue
 from ihos.kit.idcard import IdNumber, InvalidIdNumber, parse_id_number
 from ihos.kit.time import local_today, now
 from ihos.models.accounts import Account
-from ihos.models.files import FilePurpose
+from ihos.models.files import FilePurpose, StoredFile
 from ihos.models.patients import AccountPatient, Address, IdentityReview, Patient
 from ihos.patients import repository
 from ihos.security.fields import blind_index, encrypt_field
@@ -43,6 +43,7 @@ from ihos.security.masking import mask_id_number, mask_name
 from ihos.security.passwords import hash_password, temporary_password
 
 GUARDIAN_AGE = 14
+MAX_REVIEW_DOCUMENTS = 3
 NOTICE_JOB = "sms.send_notice"
 
 
@@ -134,6 +135,11 @@ class IdentityNotFound(InvalidInput):
 class IdentityUnavailable(ServiceUnavailable):
     code = "identity_service_unavailable"
     default_message = "实名认证服务暂时不可用，请稍后再试，或上传身份证照片进行人工审核"
+
+
+class PhoneRequired(InvalidInput):
+    code = "phone_required"
+    default_message = "请先在“我的账户”中绑定手机号，再申请人工审核"
 
 
 class ReviewNotFound(NotFound):
@@ -533,25 +539,20 @@ async def submit_identity_review(
     id_number: str,
     documents: Sequence[tuple[bytes, str | None]],
 ) -> IdentityReview:
-    """Upload ID photos for a person to check by hand when the identity service cannot decide."""
+    """Upload ID photos for a person to check by hand when the identity service cannot decide. The
+    mini-programs upload one photo per request: the others follow with ``add_review_document``."""
     account = await _account(session, _account_id(caller))
     _check_may_verify(account)
+    if account.phone is None:
+        # Approval makes the person the account's self, whose phone must be a proven one.
+        raise PhoneRequired()
     parsed = _parse_id(id_number)
-    if not 1 <= len(documents) <= 3:
+    if not 1 <= len(documents) <= MAX_REVIEW_DOCUMENTS:
         raise InvalidInput("请上传1–3张身份证照片（人像面、国徽面）")
-    file_ids = []
-    for data, filename in documents:
-        stored = await store_file(
-            session,
-            purpose=FilePurpose.IDENTITY_DOCUMENT,
-            data=data,
-            filename=filename,
-            owner_kind="account",
-            owner_id=account.id,
-            uploaded_by_kind=caller.kind,
-            uploaded_by_id=caller.subject_id,
-        )
-        file_ids.append(str(stored.id))
+    file_ids = [
+        str((await _store_document(session, caller, account, data, filename)).id)
+        for data, filename in documents
+    ]
     review = IdentityReview(
         account_id=account.id,
         name=name,
@@ -564,6 +565,42 @@ async def submit_identity_review(
     await session.flush()
     await audit.record(
         session, caller, "identity_review.submit", target_kind="identity_reviews", target_id=review.id
+    )
+    return review
+
+
+async def _store_document(
+    session: AsyncSession, caller: Caller, account: Account, data: bytes, filename: str | None
+) -> StoredFile:
+    return await store_file(
+        session,
+        purpose=FilePurpose.IDENTITY_DOCUMENT,
+        data=data,
+        filename=filename,
+        owner_kind="account",
+        owner_id=account.id,
+        uploaded_by_kind=caller.kind,
+        uploaded_by_id=caller.subject_id,
+    )
+
+
+async def add_review_document(
+    session: AsyncSession, caller: Caller, review_id: uuid.UUID, *, data: bytes, filename: str | None
+) -> IdentityReview:
+    """One more photo for the caller's pending review (at most three in all)."""
+    review = await session.get(IdentityReview, review_id)
+    if review is None or review.account_id != caller.subject_id:
+        raise ReviewNotFound()
+    if review.state != "pending":
+        raise ReviewAlreadyDecided()
+    if len(review.document_file_ids) >= MAX_REVIEW_DOCUMENTS:
+        raise InvalidInput("最多上传3张身份证照片")
+    account = await _account(session, review.account_id)
+    stored = await _store_document(session, caller, account, data, filename)
+    review.document_file_ids = [*review.document_file_ids, str(stored.id)]
+    await session.flush()
+    await audit.record(
+        session, caller, "identity_review.add_document", target_kind="identity_reviews", target_id=review.id
     )
     return review
 
