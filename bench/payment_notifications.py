@@ -23,7 +23,9 @@ from pathlib import Path
 os.environ.setdefault("IHOS_KEY_FILE", str(Path(tempfile.mkdtemp()) / "keys.json"))
 os.environ.setdefault("IHOS_PASSWORD_HASH_FAST", "1")
 os.environ["IHOS_RUN_JOBS_IN_APP"] = "false"
-BENCH_URL = os.environ.get("IHOS_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/ihos_bench")
+BENCH_URL = os.environ.get(
+    "IHOS_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/ihos_bench"
+)
 os.environ["IHOS_DATABASE_URL"] = BENCH_URL
 
 import httpx  # noqa: E402
@@ -45,8 +47,9 @@ from ihos.security.keys import generate_key_file  # noqa: E402
 
 async def fresh_database() -> None:
     url = make_url(BENCH_URL)
-    admin = create_engine(url.set(database="postgres").render_as_string(hide_password=False),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        url.set(database="postgres").render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    )
     async with admin.connect() as connection:
         await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
         await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
@@ -61,23 +64,42 @@ async def open_orders(client: httpx.AsyncClient, count: int) -> list[str]:
     numbers = []
     async with maker() as session:
         first17 = "11010519850312013"
-        patient = Patient(name="压测患者", id_number=first17 + check_digit(first17), sex="male",
-                          birth_date=__import__("datetime").date(1985, 3, 12), phone="13900000001",
-                          id_number_index=blind_index(first17 + check_digit(first17), kind="id_number"),
-                          phone_index=blind_index("13900000001", kind="phone"), identity_status="verified")
+        patient = Patient(
+            name="压测患者",
+            id_number=first17 + check_digit(first17),
+            sex="male",
+            birth_date=__import__("datetime").date(1985, 3, 12),
+            phone="13900000001",
+            id_number_index=blind_index(first17 + check_digit(first17), kind="id_number"),
+            phone_index=blind_index("13900000001", kind="phone"),
+            identity_status="verified",
+        )
         session.add(patient)
         await session.flush()
         caller = Caller(kind="system", label="bench")
         for _ in range(count):
-            order = await service.create_order(session, caller, account_id=None, patient=patient,
-                                               business_kind="exam", business_reference=None, description="压测",
-                                               lines=[service.LineIn("JC0001", "检查", 1, 2_000)])
+            order = await service.create_order(
+                session,
+                caller,
+                account_id=None,
+                patient=patient,
+                business_kind="exam",
+                business_reference=None,
+                description="压测",
+                lines=[service.LineIn("JC0001", "检查", 1, 2_000)],
+            )
             numbers.append(order.order_number)
         await commit(session)
     for number in numbers:  # prepay at the WeChat Pay sandbox, as a kiosk would (system client route)
         async with maker() as session:
-            await service.pay(session, Caller(kind="system", label="bench"), order_number=number,
-                              channel_name="wechat", scene="native", payer=service.Payer())
+            await service.pay(
+                session,
+                Caller(kind="system", label="bench"),
+                order_number=number,
+                channel_name="wechat",
+                scene="native",
+                payer=service.Payer(),
+            )
             await commit(session)
     return numbers
 
@@ -96,15 +118,20 @@ async def notifications_for(numbers: list[str]) -> list[courier.Delivery]:
     return captured
 
 
-async def post_all(client: httpx.AsyncClient, deliveries: list[courier.Delivery], concurrency: int) -> list[float]:
+async def post_all(
+    client: httpx.AsyncClient, deliveries: list[courier.Delivery], concurrency: int
+) -> list[float]:
     gate = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
 
     async def post(delivery: courier.Delivery) -> None:
         async with gate:
             started = time.perf_counter()
-            answer = await client.post(delivery.url.replace("http://127.0.0.1:8000", ""), headers=delivery.headers,
-                                       content=delivery.body)
+            answer = await client.post(
+                delivery.url.replace("http://127.0.0.1:8000", ""),
+                headers=delivery.headers,
+                content=delivery.body,
+            )
             latencies.append(time.perf_counter() - started)
             if answer.status_code != 200:
                 raise SystemExit(f"notification refused: {answer.status_code} {answer.text}")
@@ -132,8 +159,10 @@ async def main(orders: int, concurrency: int) -> None:
     print(f"concurrency         {concurrency}")
     print(f"orders paid         {paid}")
     print(f"throughput          {len(deliveries) / elapsed:.1f} notifications/s")
-    print(f"latency p50 / p99   {statistics.median(latencies) * 1000:.1f} ms / "
-          f"{latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms")
+    print(
+        f"latency p50 / p99   {statistics.median(latencies) * 1000:.1f} ms / "
+        f"{latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms"
+    )
     if paid != orders:
         sys.exit(f"expected {orders} paid orders, found {paid}")
 

@@ -69,7 +69,18 @@ class TestOpenApiErrors:
             for operation in path.values()
             for tag in operation["tags"]
         }
-        assert tags == {"auth", "organisation", "patients", "files", "audit", "system", "sandbox", "health"}
+        assert tags == {
+            "auth",
+            "organisation",
+            "patients",
+            "files",
+            "payments",
+            "finance",
+            "audit",
+            "system",
+            "sandbox",
+            "health",
+        }
 
 
 class TestSystemInfo:

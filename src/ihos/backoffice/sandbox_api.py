@@ -7,12 +7,21 @@ never turn demo mode on in production.
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
+from pathlib import Path
+from string import Template
 from typing import Annotated
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihos.billing import channels
+from ihos.billing import sandbox as billing_sandbox
+from ihos.billing import service as billing
 from ihos.config import get_settings
 from ihos.errors import NotFound
 from ihos.integrations.alipay import issue_sandbox_auth_code
@@ -20,6 +29,7 @@ from ihos.integrations.sms import list_inbox
 from ihos.integrations.wechat import issue_sandbox_code
 from ihos.kit.http import DbSession
 from ihos.kit.schema import Payload, Schema
+from ihos.models.billing import Order
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
 
@@ -71,3 +81,48 @@ async def wechat_login(body: CodeRequest, session: DbSession) -> IssuedCode:
 async def alipay_auth_code(body: CodeRequest, session: DbSession) -> IssuedCode:
     _require_sandbox(get_settings().integrations.alipay.provider)
     return IssuedCode(code=await issue_sandbox_auth_code(session, body.user_hint))
+
+
+# The demo's cashier: in demo mode an H5 payment opens this page instead of the channel's, and
+# "确认支付" makes the channel's sandbox pay, so its signed notification reaches ihos as the real one would.
+
+_CASHIER_PAGE = Template((Path(__file__).parent / "cashier.html").read_text(encoding="utf-8"))
+
+
+def _safe_return(return_to: str | None) -> str:
+    # Only back into the patient app: an open redirect would let a link send patients anywhere.
+    return return_to if return_to and return_to.startswith("/h5/") and "//" not in return_to else "/h5/"
+
+
+@router.get("/cashier/{order_number}", response_class=HTMLResponse, summary="演示收银台（演示模式）")
+async def cashier(
+    order_number: str, session: DbSession, return_to: Annotated[str | None, Query(max_length=300)] = None
+) -> HTMLResponse:
+    order, channel = await _cashier_order(session, order_number)
+    page = _CASHIER_PAGE.substitute(
+        channel_name=html.escape(channels.NAMES.get(channel, channel)),
+        description=html.escape(order.description),
+        amount=f"{order.payable_fen / 100:.2f}",
+        order_number=html.escape(order.order_number),
+        return_to=html.escape(_safe_return(return_to)),
+    )
+    return HTMLResponse(page)
+
+
+@router.post("/cashier/{order_number}", summary="演示收银台：确认支付（演示模式）")
+async def cashier_pay(order_number: str, request: Request, session: DbSession) -> RedirectResponse:
+    _order, channel = await _cashier_order(session, order_number)
+    form = parse_qs((await request.body()).decode())
+    await billing_sandbox.simulate_payment(session, channel, order_number)
+    return_to = _safe_return(form.get("return_to", [None])[0])
+    return RedirectResponse(return_to, status_code=303)
+
+
+async def _cashier_order(session: AsyncSession, order_number: str) -> tuple[Order, str]:
+    if not get_settings().demo:
+        raise NotFound()
+    order = await billing.order_by_number(session, order_number)
+    attempt = await billing.current_attempt(session, order) if order else None
+    if order is None or attempt is None:
+        raise NotFound("订单不存在或尚未选择支付方式")
+    return order, attempt.channel

@@ -76,6 +76,9 @@ class PricingSandboxControl:
         finally:
             self.failure_mode = previous
 
+    def reset(self) -> None:
+        self.failure_mode = None
+
 
 control = PricingSandboxControl()
 
