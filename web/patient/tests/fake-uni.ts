@@ -1,6 +1,7 @@
 /**
  * A stand-in for the `uni` global that the app's modules call, installed before every test file:
- * storage in memory, and `request`, `showToast`, `navigateTo` as mocks the tests script and inspect.
+ * storage in memory, and `request`, `uploadFile`, `showToast` and the navigation calls as mocks the tests
+ * script and inspect.
  */
 import { beforeEach, vi } from 'vitest'
 
@@ -11,8 +12,13 @@ export const fakeUni = {
   setStorageSync: vi.fn((key: string, value: unknown) => void storage.set(key, value)),
   removeStorageSync: vi.fn((key: string) => void storage.delete(key)),
   request: vi.fn(),
+  uploadFile: vi.fn(),
   showToast: vi.fn(),
+  showModal: vi.fn(),
   navigateTo: vi.fn(),
+  navigateBack: vi.fn(),
+  redirectTo: vi.fn(),
+  switchTab: vi.fn(),
 }
 
 vi.stubGlobal('uni', fakeUni)
@@ -21,4 +27,5 @@ beforeEach(() => {
   storage.clear()
   for (const mock of Object.values(fakeUni)) mock.mockClear()
   fakeUni.request.mockReset()
+  fakeUni.uploadFile.mockReset()
 })
