@@ -350,3 +350,38 @@ class TestAuthorisation:
     async def test_unknown_ids_are_not_found(self, client, security_admin):
         response = await client.get(f"{API}/staff/{uuid.uuid4()}", headers=bearer(security_admin))
         assert response.status_code == 404
+
+
+class TestFindingsFromTheConsole:
+    async def test_sending_the_same_roles_keeps_the_person_signed_in(
+        self, session, client, org, security_admin
+    ):
+        doctor = await make_staff(session, org, roles=["doctor"])
+        doctor_session = await staff_token(session, doctor)
+        response = await client.patch(
+            f"{API}/staff/{doctor.id}",
+            headers=bearer(security_admin),
+            json={"roles": ["doctor"], "speciality": "心律失常"},
+        )
+        assert response.status_code == 200
+        assert (await client.get("/api/v1/auth/me", headers=bearer(doctor_session))).status_code == 200
+
+    async def test_changed_roles_sign_the_person_out(self, session, client, org, security_admin):
+        doctor = await make_staff(session, org, roles=["doctor"])
+        doctor_session = await staff_token(session, doctor)
+        await client.patch(
+            f"{API}/staff/{doctor.id}", headers=bearer(security_admin), json={"roles": ["nurse"]}
+        )
+        assert (await client.get("/api/v1/auth/me", headers=bearer(doctor_session))).status_code == 401
+
+    async def test_own_profile_whatever_the_campus_scope(self, session, client, org):
+        nurse = await make_staff(session, org, roles=["nurse"])
+        nurse.campuses = []
+        nurse.departments = []
+        token = await staff_token(session, nurse)
+        assert (await client.get(f"{API}/me", headers=bearer(token))).status_code == 200
+
+    async def test_the_permissions_a_custom_role_may_hold(self, client, security_admin):
+        response = await client.get(f"{API}/permissions", headers=bearer(security_admin))
+        codes = {p["code"] for p in response.json()}
+        assert "patient.read" in codes and "audit.read" not in codes and "staff.manage" not in codes

@@ -144,3 +144,25 @@ class TestInstallLogMasking:
         monkeypatch.setattr(logging.getLogger("uvicorn.access"), "handlers", [access_handler])
         assert install_log_masking("uvicorn.access") == 2
         assert [type(f) for f in access_handler.filters] == [MaskingFilter]
+
+
+class TestAccessLogShape:
+    def test_uvicorn_access_records_keep_their_arguments(self):
+        import logging
+
+        from ihos.security.masking import MaskingFilter
+
+        record = logging.LogRecord(
+            "uvicorn.access",
+            logging.INFO,
+            __file__,
+            1,
+            '%s - "%s %s HTTP/%s" %d',
+            ("127.0.0.1:5000", "GET", "/api/v1/sandbox/sms?phone=13812345678", "1.1", 200),
+            None,
+        )
+        assert MaskingFilter().filter(record)
+        assert isinstance(record.args, tuple) and len(record.args) == 5
+        assert (
+            record.getMessage() == '127.0.0.1:5000 - "GET /api/v1/sandbox/sms?phone=138****5678 HTTP/1.1" 200'
+        )

@@ -28,7 +28,6 @@ class Permission(StrEnum):
     RULE_MANAGE = "rule.manage"
     JOB_MANAGE = "job.manage"
     SYSTEM_CLIENT_MANAGE = "system_client.manage"
-    SANDBOX_READ = "sandbox.read"
     # audit (audit admin)
     AUDIT_READ = "audit.read"
     # patients (business)
@@ -42,6 +41,26 @@ class Permission(StrEnum):
     ANOMALY_HANDLE = "anomaly.handle"
 
 
+PERMISSION_NAMES = {
+    Permission.ORGANISATION_READ: "查看组织机构",
+    Permission.ORGANISATION_MANAGE: "管理组织机构",
+    Permission.STAFF_MANAGE: "管理工作人员账号",
+    Permission.ROLE_MANAGE: "管理角色",
+    Permission.SESSION_MANAGE: "强制下线",
+    Permission.DICTIONARY_MANAGE: "管理字典",
+    Permission.RULE_MANAGE: "管理系统规则",
+    Permission.JOB_MANAGE: "处理后台任务失败",
+    Permission.SYSTEM_CLIENT_MANAGE: "管理对接系统",
+    Permission.AUDIT_READ: "查看操作日志",
+    Permission.PATIENT_READ: "查看患者",
+    Permission.PATIENT_UNMASK: "查看患者完整信息",
+    Permission.PATIENT_PASSWORD_RESET: "重置患者密码",
+    Permission.IDENTITY_REVIEW: "实名人工审核",
+    Permission.FINANCE_READ: "查看订单与退款",
+    Permission.FINANCE_CONFIGURE: "财务设置",
+    Permission.ANOMALY_HANDLE: "处理异常订单",
+}
+
 SYSTEM_ADMIN_PERMISSIONS = frozenset(
     {
         Permission.ORGANISATION_READ,
@@ -49,7 +68,6 @@ SYSTEM_ADMIN_PERMISSIONS = frozenset(
         Permission.RULE_MANAGE,
         Permission.JOB_MANAGE,
         Permission.SYSTEM_CLIENT_MANAGE,
-        Permission.SANDBOX_READ,
     }
 )
 SECURITY_ADMIN_PERMISSIONS = frozenset(

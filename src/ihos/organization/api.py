@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from ihos.auth.caller import Caller
 from ihos.auth.deps import StaffCaller, requires
-from ihos.auth.permissions import BUILTIN_ROLES, Permission
+from ihos.auth.permissions import BUILTIN_ROLES, BUSINESS_PERMISSIONS, PERMISSION_NAMES, Permission
 from ihos.files.service import signed_link
 from ihos.kit.http import DbSession
 from ihos.kit.schema import Page
@@ -28,6 +28,7 @@ from ihos.organization.schemas import (
     HospitalIn,
     HospitalOut,
     OwnProfileUpdate,
+    PermissionOut,
     RoleIn,
     RoleOut,
     RoleUpdate,
@@ -260,6 +261,14 @@ async def set_my_photo(
 
 
 # roles ---------------------------------------------------------------------------------------
+
+
+@router.get("/permissions", response_model=list[PermissionOut], summary="自定义角色可用的业务权限")
+async def business_permissions(caller: Reader) -> list[PermissionOut]:
+    return [
+        PermissionOut(code=p.value, name=PERMISSION_NAMES.get(p, p.value))
+        for p in sorted(BUSINESS_PERMISSIONS)
+    ]
 
 
 @router.get("/roles", response_model=list[RoleOut], summary="角色列表")

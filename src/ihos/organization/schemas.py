@@ -184,6 +184,11 @@ class RoleUpdate(Payload):
     is_campus_scoped: bool | None = None
 
 
+class PermissionOut(Schema):
+    code: str
+    name: str
+
+
 class RoleOut(Schema):
     code: str
     name: str

@@ -255,7 +255,12 @@ async def get_staff(session: AsyncSession, caller: Caller, staff_id: uuid.UUID) 
     staff = await repository.staff_by_id(session, staff_id)
     if staff is None or staff.hospital_id != caller.hospital_id:
         raise StaffNotFound()
-    if caller.campus_ids is not None and not {c.id for c in staff.campuses} & caller.campus_ids:
+    is_self = staff.id == caller.id
+    if (
+        not is_self
+        and caller.campus_ids is not None
+        and not {c.id for c in staff.campuses} & caller.campus_ids
+    ):
         raise StaffNotFound()
     return staff
 
@@ -386,6 +391,7 @@ async def update_staff(
     for field, value in changes.items():
         if field != "phone":
             setattr(staff, field, value)
+    roles_changed = roles is not None and set(roles) != {role.code for role in staff.roles}
     if roles is not None:
         staff.roles = await _roles_for(session, roles)
     if department_ids is not None or campus_ids is not None:
@@ -397,7 +403,7 @@ async def update_staff(
         )
         staff.departments, staff.campuses = departments, campuses
     await session.flush()
-    if changes.get("is_active") is False or roles is not None:
+    if changes.get("is_active") is False or roles_changed:
         # A deactivated account, or one whose permissions changed, signs in again.
         await sessions.revoke_all(session, staff_id=staff.id, reason="account_changed")
     await audit.record(

@@ -85,11 +85,11 @@ def address_out(address: Address) -> AddressOut:
     )
 
 
-async def review_out(
-    session: DbSession, review: IdentityReview, *, with_documents: bool
-) -> IdentityReviewOut:
+async def review_out(session: DbSession, review: IdentityReview, *, for_reviewer: bool) -> IdentityReviewOut:
+    """A review; the reviewer's view shows the photos and the full name and ID number to compare them
+    with (the service audits that look), every other view is masked."""
     urls = []
-    if with_documents:
+    if for_reviewer:
         for file_id in review.document_file_ids:
             stored = await session.get(StoredFile, uuid.UUID(file_id))
             if stored is not None:
@@ -97,8 +97,8 @@ async def review_out(
     return IdentityReviewOut(
         id=review.id,
         account_id=review.account_id,
-        name=mask_name(review.name) or "",
-        id_number=mask_id_number(review.id_number) or "",
+        name=review.name if for_reviewer else mask_name(review.name),
+        id_number=review.id_number if for_reviewer else mask_id_number(review.id_number),
         state=review.state,
         reason=review.reason,
         created_at=review.created_at,
@@ -185,7 +185,7 @@ async def unmask_my_patient(
 @router.get("/me/real-name", response_model=RealNameOut, summary="实名认证状态")
 async def real_name_status(session: DbSession, caller: PatientCaller) -> RealNameOut:
     status = await service.real_name_status(session, caller)
-    review = await review_out(session, status.review, with_documents=False) if status.review else None
+    review = await review_out(session, status.review, for_reviewer=False) if status.review else None
     return RealNameOut(status=status.status, review=review)
 
 
@@ -212,7 +212,7 @@ async def submit_identity_review(
     review = await service.submit_identity_review(
         session, caller, name=name, id_number=id_number, documents=files
     )
-    return await review_out(session, review, with_documents=False)
+    return await review_out(session, review, for_reviewer=False)
 
 
 @router.post(
@@ -227,7 +227,7 @@ async def add_review_document(
     review = await service.add_review_document(
         session, caller, review_id, data=data, filename=document.filename
     )
-    return await review_out(session, review, with_documents=False)
+    return await review_out(session, review, for_reviewer=False)
 
 
 # patient app: addresses ------------------------------------------------------------------------
@@ -337,7 +337,7 @@ async def identity_reviews(
     rows, total = await repository.identity_reviews(
         session, state=state, offset=(page - 1) * page_size, limit=page_size
     )
-    items = [await review_out(session, r, with_documents=False) for r in rows]
+    items = [await review_out(session, r, for_reviewer=False) for r in rows]
     return Page(items=items, total=total, page=page, page_size=page_size)
 
 
@@ -346,7 +346,7 @@ async def identity_reviews(
 )
 async def identity_review(review_id: uuid.UUID, session: DbSession, caller: Reviewer) -> IdentityReviewOut:
     return await review_out(
-        session, await service.identity_review(session, caller, review_id), with_documents=True
+        session, await service.identity_review(session, caller, review_id), for_reviewer=True
     )
 
 
@@ -355,7 +355,7 @@ async def approve_identity_review(
     review_id: uuid.UUID, session: DbSession, caller: Reviewer
 ) -> IdentityReviewOut:
     review = await service.approve_identity_review(session, caller, review_id)
-    return await review_out(session, review, with_documents=False)
+    return await review_out(session, review, for_reviewer=False)
 
 
 @router.post(
@@ -365,4 +365,4 @@ async def reject_identity_review(
     review_id: uuid.UUID, body: Rejection, session: DbSession, caller: Reviewer
 ) -> IdentityReviewOut:
     review = await service.reject_identity_review(session, caller, review_id, reason=body.reason)
-    return await review_out(session, review, with_documents=False)
+    return await review_out(session, review, for_reviewer=False)

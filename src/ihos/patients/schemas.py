@@ -77,8 +77,8 @@ class RealNameIn(Payload):
 class IdentityReviewOut(Schema):
     id: uuid.UUID
     account_id: uuid.UUID
-    name: str = Field(description="脱敏")
-    id_number: str = Field(description="脱敏")
+    name: str = Field(description="脱敏；审核详情中为完整信息（记录审计）")
+    id_number: str = Field(description="脱敏；审核详情中为完整信息（记录审计）")
     state: str
     reason: str | None
     created_at: datetime

@@ -93,6 +93,22 @@ class MaskingFilter(logging.Filter):
     """Rewrites a record's message (after %-formatting), exception text and stack so they hold no
     phone or ID numbers. Attach it to handlers: a logger's own filters miss records from child loggers."""
 
+    @staticmethod
+    def _mask_message(record: logging.LogRecord, masked: str) -> None:
+        # Mask argument by argument where possible: some formatters read ``args`` themselves
+        # (uvicorn's access log expects its five-tuple), so it must stay a tuple of the same shape.
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(mask_text(arg) if isinstance(arg, str) else arg for arg in record.args)
+            if isinstance(record.msg, str):
+                record.msg = mask_text(record.msg)
+            try:
+                if record.getMessage() == masked:
+                    return
+            except Exception:  # noqa: S110 - fall through to the whole-message replacement
+                pass
+        record.msg = masked
+        record.args = ()
+
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
@@ -100,8 +116,7 @@ class MaskingFilter(logging.Filter):
             return True
         masked = mask_text(message)
         if masked != message:
-            record.msg = masked
-            record.args = None
+            self._mask_message(record, masked)
         if record.exc_info and not record.exc_text:
             # Formatters reuse exc_text when it is set, so the masked text is what gets written.
             record.exc_text = logging.Formatter().formatException(record.exc_info)
