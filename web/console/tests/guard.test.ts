@@ -66,20 +66,69 @@ describe('decide', () => {
 
 describe('menuEntries', () => {
   const names = (session: GuardSession) => menuEntries(deskRoutes, session).map((route) => route.name)
+  // The roles' permissions as the server gives them (src/ihos/auth/permissions.py).
+  const systemAdmin = { ...doctor, roles: [Role.systemAdmin], permissions: ['organisation.read', 'dictionary.manage', 'rule.manage', 'job.manage', 'system_client.manage', 'sandbox.read'] }
+  const securityAdmin = { ...doctor, roles: [Role.securityAdmin], permissions: ['organisation.read', 'organisation.manage', 'staff.manage', 'role.manage', 'session.manage'] }
+  const customerService = { ...doctor, roles: [Role.customerService], permissions: ['organisation.read', 'patient.read', 'patient.unmask', 'patient.password_reset', 'identity.review'] }
 
   it('lists only the desks the roles allow', () => {
     expect(names(auditor)).toEqual(['home', 'audit-log', 'profile'])
+    expect(names({ ...doctor, permissions: ['organisation.read', 'patient.read'] })).toEqual(['home', 'organization', 'patients', 'profile'])
+    expect(names(customerService)).toEqual(['home', 'organization', 'patients', 'identity-review', 'profile'])
   })
 
   it('keeps the three administrators apart', () => {
-    const system = names({ ...doctor, roles: [Role.systemAdmin], permissions: [] })
-    const security = names({ ...doctor, roles: [Role.securityAdmin], permissions: [] })
-    expect(system).toEqual(['home', 'job-failures', 'profile'])
+    const system = names(systemAdmin)
+    const security = names(securityAdmin)
+    const audit = names(auditor)
+    expect(system).toEqual(['home', 'organization', 'system-rules', 'dictionaries', 'job-failures', 'system-clients', 'profile'])
     expect(security).toEqual(['home', 'organization', 'users', 'profile'])
+    // Apart from the shared desks, no administrator sees another's.
+    const shared = new Set(['home', 'organization', 'profile'])
+    const own = [system, security, audit].map((desks) => desks.filter((desk) => !shared.has(String(desk))))
+    const all = own.flat()
+    expect(new Set(all).size).toBe(all.length)
+  })
+
+  it('never shows user management to a doctor', () => {
+    expect(names({ ...doctor, permissions: ['organisation.read', 'patient.read'] })).not.toContain('users')
   })
 
   it('adds the SMS sandbox in demo mode', () => {
     expect(names({ ...doctor, demo: true })).toContain('sms-sandbox')
     expect(names(doctor)).not.toContain('sms-sandbox')
+  })
+})
+
+describe('the desks', () => {
+  const desk = (name: string) => {
+    const route = deskRoutes.find((candidate) => candidate.name === name)!
+    return to(name, route.meta!)
+  }
+  const clinical = { ...doctor, permissions: ['organisation.read', 'patient.read'] }
+
+  it('refuse user management to a doctor (403)', () => {
+    expect(decide(desk('users'), clinical)).toEqual({ name: 'forbidden', query: { from: '/users' } })
+  })
+
+  it('open by permission for custom roles made in the back office', () => {
+    const reader = { ...doctor, roles: ['records_clerk'], permissions: ['patient.read'] }
+    expect(decide(desk('patients'), reader)).toBe(true)
+    expect(decide(desk('identity-review'), reader)).toMatchObject({ name: 'forbidden' })
+    expect(decide(desk('organization'), reader)).toMatchObject({ name: 'forbidden' })
+    expect(decide(desk('organization'), { ...reader, permissions: ['organisation.read'] })).toBe(true)
+  })
+
+  it('keep the audit log to the audit admin', () => {
+    for (const permissions of [['organisation.read', 'organisation.manage', 'staff.manage'], ['rule.manage', 'job.manage']]) {
+      expect(decide(desk('audit-log'), { ...doctor, roles: [], permissions })).toMatchObject({ name: 'forbidden' })
+    }
+    expect(decide(desk('audit-log'), auditor)).toBe(true)
+  })
+
+  it('open the SMS sandbox to anyone in demo mode, before sign-in too', () => {
+    expect(decide(desk('sms-sandbox'), null, true)).toBe(true)
+    expect(decide(desk('sms-sandbox'), null, false)).toEqual({ name: 'sign-in' })
+    expect(decide(desk('sms-sandbox'), { ...doctor, demo: true })).toBe(true)
   })
 })

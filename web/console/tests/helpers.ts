@@ -47,3 +47,8 @@ export function staffSignedIn(overrides: Record<string, unknown> = {}) {
     ...overrides,
   }
 }
+
+/** A `GET /api/v1/system/info` answer. */
+export function info(demo: boolean) {
+  return { hospital_name: 'ihos 示范医院', version: '0.1.0', demo }
+}

@@ -4,7 +4,9 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { setToken } from '@/auth/token'
 import { createConsoleRouter } from '@/router'
 
-import { fakeServer, json, me } from './helpers'
+import { useSessionStore } from '@/stores/session'
+
+import { fakeServer, info, json, me } from './helpers'
 
 async function land(path: string) {
   const router = createConsoleRouter()
@@ -16,6 +18,8 @@ describe('console router', () => {
   beforeEach(() => {
     localStorage.clear()
     setActivePinia(createPinia())
+    // Every navigation asks the server for its mode; unknown paths answer 404 (not in demo mode).
+    fakeServer({})
   })
 
   it('asks an anonymous visitor to sign in first', async () => {
@@ -49,12 +53,34 @@ describe('console router', () => {
 
   it('shows the SMS sandbox only when the server is in demo mode', async () => {
     setToken('t')
-    fakeServer({ 'GET /api/v1/auth/me': () => json(200, me()) })
+    fakeServer({ 'GET /api/v1/auth/me': () => json(200, me()), 'GET /api/v1/system/info': () => json(200, info(false)) })
     expect((await land('/sandbox/sms')).name).toBe('not-found')
 
     setActivePinia(createPinia())
-    fakeServer({ 'GET /api/v1/auth/me': () => json(200, me()), 'GET /api/v1/sandbox/sms': () => json(200, []) })
+    fakeServer({ 'GET /api/v1/auth/me': () => json(200, me()), 'GET /api/v1/system/info': () => json(200, info(true)) })
     expect((await land('/sandbox/sms')).name).toBe('sms-sandbox')
+  })
+
+  it('opens the SMS sandbox before sign-in in demo mode, and only then', async () => {
+    fakeServer({ 'GET /api/v1/system/info': () => json(200, info(true)) })
+    expect((await land('/sandbox/sms')).name).toBe('sms-sandbox')
+
+    setActivePinia(createPinia())
+    fakeServer({ 'GET /api/v1/system/info': () => json(200, info(false)) })
+    expect((await land('/sandbox/sms')).name).toBe('sign-in')
+  })
+
+  it("refuses a patient's token and says why on the sign-in page", async () => {
+    setToken('patient-token')
+    fakeServer({
+      'GET /api/v1/auth/me': () => json(200, me({ kind: 'patient', roles: [], permissions: [], label: '139****0001' })),
+    })
+
+    const route = await land('/organization')
+
+    expect(route.name).toBe('sign-in')
+    expect(localStorage.getItem('ihos.console.token')).toBeNull()
+    expect(useSessionStore().signOutReason).toBe('notStaff')
   })
 
   it('forces the password change', async () => {

@@ -19,8 +19,24 @@ export const Role = {
 
 export type RoleCode = (typeof Role)[keyof typeof Role]
 
-/** The permissions the console's routes refer to; custom roles made in the back office carry these. */
+/** The administrator roles: made with `ihos createadmin` only, never assigned in the console. */
+export const ADMIN_ROLES: readonly string[] = [Role.systemAdmin, Role.securityAdmin, Role.auditAdmin]
+
+/** Permission codes; desks and buttons ask for these, and custom roles made in the back office carry them. */
 export const Permission = {
+  organisationRead: 'organisation.read',
+  organisationManage: 'organisation.manage',
+  staffManage: 'staff.manage',
+  roleManage: 'role.manage',
+  sessionManage: 'session.manage',
+  dictionaryManage: 'dictionary.manage',
+  ruleManage: 'rule.manage',
+  jobManage: 'job.manage',
+  systemClientManage: 'system_client.manage',
+  auditRead: 'audit.read',
+  patientRead: 'patient.read',
+  patientUnmask: 'patient.unmask',
+  patientPasswordReset: 'patient.password_reset',
   identityReview: 'identity.review',
 } as const
 

@@ -9,3 +9,10 @@ export function useMediaQuery(query: string): Ref<boolean> {
   onBeforeUnmount(() => list?.removeEventListener('change', update))
   return matches
 }
+
+/** A phone-sized screen (the menu moves into a drawer, forms put labels on top). */
+export const NARROW_QUERY = '(max-width: 768px)'
+
+export function useNarrow(): Ref<boolean> {
+  return useMediaQuery(NARROW_QUERY)
+}

@@ -1,17 +1,20 @@
 /**
- * Every desk of the console: one route each, with the roles that may open it. The side menu lists the
- * desks the signed-in user's roles allow, and the router guard refuses the others (403 page). The
- * server checks its permissions on every API call; this only keeps people out of dead ends, so keep
- * each desk's roles in line with the permissions its API asks for (src/ihos/auth/permissions.py).
+ * Every desk of the console: one route each, with who may open it. The side menu lists the desks the
+ * signed-in user may open, and the router guard refuses the others (403 page). The server checks its
+ * permissions on every API call; this only keeps people out of dead ends, so keep each desk's roles and
+ * permissions in line with what its API asks for (src/ihos/auth/permissions.py).
  */
 import {
   Avatar,
+  Collection,
+  Connection,
   Document,
   HomeFilled,
   Message,
   OfficeBuilding,
   Postcard,
   Setting,
+  Tools,
   User,
   WarningFilled,
 } from '@element-plus/icons-vue'
@@ -39,10 +42,12 @@ declare module 'vue-router' {
     demoOnly?: boolean
     /** Reachable without signing in. */
     public?: boolean
+    /** The menu entry to highlight on a page that is not in the menu itself (a detail page). */
+    menuParent?: string
   }
 }
 
-const desk = () => import('@/views/desks/DeskPlaceholder.vue')
+const patientsAccess = { roles: [Role.customerService], permissions: [Permission.patientRead] } as const
 
 export const deskRoutes: RouteRecordRaw[] = [
   {
@@ -52,27 +57,54 @@ export const deskRoutes: RouteRecordRaw[] = [
     meta: { title: 'desk.home', menu: true, icon: HomeFilled },
   },
   {
+    // Security admin manages it; everyone else with organisation.read sees it read-only.
     path: 'organization',
     name: 'organization',
-    component: desk,
-    meta: { title: 'desk.organization', menu: true, icon: OfficeBuilding, roles: [Role.securityAdmin] },
+    component: () => import('@/views/organization/OrganizationDesk.vue'),
+    meta: {
+      title: 'desk.organization',
+      menu: true,
+      icon: OfficeBuilding,
+      roles: [Role.securityAdmin],
+      permissions: [Permission.organisationRead],
+    },
   },
   {
     path: 'users',
     name: 'users',
-    component: desk,
-    meta: { title: 'desk.users', menu: true, icon: User, roles: [Role.securityAdmin] },
+    component: () => import('@/views/users/RolesDesk.vue'),
+    meta: {
+      title: 'desk.users',
+      menu: true,
+      icon: User,
+      roles: [Role.securityAdmin],
+      permissions: [Permission.roleManage],
+    },
   },
   {
     path: 'patients',
     name: 'patients',
-    component: desk,
-    meta: { title: 'desk.patients', menu: true, icon: Avatar, roles: [Role.customerService] },
+    component: () => import('@/views/patients/PatientsDesk.vue'),
+    meta: { title: 'desk.patients', menu: true, icon: Avatar, ...patientsAccess },
+  },
+  {
+    path: 'patients/accounts/:accountId',
+    name: 'patient-account',
+    component: () => import('@/views/patients/AccountDetailView.vue'),
+    props: true,
+    meta: { title: 'patients.accountTitle', menuParent: 'patients', ...patientsAccess },
+  },
+  {
+    path: 'patients/:patientId',
+    name: 'patient-detail',
+    component: () => import('@/views/patients/PatientDetailView.vue'),
+    props: true,
+    meta: { title: 'patients.patientTitle', menuParent: 'patients', ...patientsAccess },
   },
   {
     path: 'identity-review',
     name: 'identity-review',
-    component: desk,
+    component: () => import('@/views/patients/IdentityReviewDesk.vue'),
     meta: {
       title: 'desk.identityReview',
       menu: true,
@@ -84,25 +116,74 @@ export const deskRoutes: RouteRecordRaw[] = [
   {
     path: 'audit-log',
     name: 'audit-log',
-    component: desk,
-    meta: { title: 'desk.auditLog', menu: true, icon: Document, roles: [Role.auditAdmin] },
+    component: () => import('@/views/audit/AuditLogDesk.vue'),
+    meta: {
+      title: 'desk.auditLog',
+      menu: true,
+      icon: Document,
+      roles: [Role.auditAdmin],
+      permissions: [Permission.auditRead],
+    },
+  },
+  {
+    path: 'system/rules',
+    name: 'system-rules',
+    component: () => import('@/views/system/RulesDesk.vue'),
+    meta: {
+      title: 'desk.systemRules',
+      menu: true,
+      icon: Tools,
+      roles: [Role.systemAdmin],
+      permissions: [Permission.ruleManage],
+    },
+  },
+  {
+    path: 'system/dictionaries',
+    name: 'dictionaries',
+    component: () => import('@/views/system/DictionariesDesk.vue'),
+    meta: {
+      title: 'desk.dictionaries',
+      menu: true,
+      icon: Collection,
+      roles: [Role.systemAdmin],
+      permissions: [Permission.dictionaryManage],
+    },
   },
   {
     path: 'jobs/failures',
     name: 'job-failures',
-    component: desk,
-    meta: { title: 'desk.jobFailures', menu: true, icon: WarningFilled, roles: [Role.systemAdmin] },
+    component: () => import('@/views/system/JobFailuresDesk.vue'),
+    meta: {
+      title: 'desk.jobFailures',
+      menu: true,
+      icon: WarningFilled,
+      roles: [Role.systemAdmin],
+      permissions: [Permission.jobManage],
+    },
   },
   {
-    path: 'sandbox/sms',
-    name: 'sms-sandbox',
-    component: desk,
-    meta: { title: 'desk.smsSandbox', menu: true, icon: Message, demoOnly: true },
+    path: 'system/clients',
+    name: 'system-clients',
+    component: () => import('@/views/system/SystemClientsDesk.vue'),
+    meta: {
+      title: 'desk.systemClients',
+      menu: true,
+      icon: Connection,
+      roles: [Role.systemAdmin],
+      permissions: [Permission.systemClientManage],
+    },
   },
   {
     path: 'profile',
     name: 'profile',
-    component: desk,
+    component: () => import('@/views/profile/ProfileDesk.vue'),
     meta: { title: 'desk.profile', menu: true, icon: Setting },
+  },
+  {
+    // In demo mode anyone may read the SMS a real phone would receive, also before signing in.
+    path: 'sandbox/sms',
+    name: 'sms-sandbox',
+    component: () => import('@/views/sandbox/SmsSandboxDesk.vue'),
+    meta: { title: 'desk.smsSandbox', menu: true, icon: Message, demoOnly: true, public: true },
   },
 ]

@@ -13,8 +13,12 @@ export interface GuardSession {
 
 type Target = Pick<RouteLocationNormalized, 'name' | 'meta' | 'fullPath'>
 
-/** `true` to go on, or where to go instead. */
-export function decide(to: Target, session: GuardSession | null): true | RouteLocationRaw {
+/**
+ * `true` to go on, or where to go instead. `demo` says whether the server runs in demo mode; it matters
+ * before sign-in too, because the SMS sandbox inbox is open to anyone then.
+ */
+export function decide(to: Target, session: GuardSession | null, demo = session?.demo ?? false): true | RouteLocationRaw {
+  if (to.meta.demoOnly && !demo) return session ? { name: 'not-found' } : { name: 'sign-in' }
   if (to.meta.public) {
     return session && to.name === 'sign-in' ? { name: 'home' } : true
   }
@@ -24,7 +28,6 @@ export function decide(to: Target, session: GuardSession | null): true | RouteLo
   if (session.mustChangePassword) {
     return to.name === 'change-password' ? true : { name: 'change-password' }
   }
-  if (to.meta.demoOnly && !session.demo) return { name: 'not-found' }
   if (!isAllowed(session, to.meta)) {
     return { name: 'forbidden', query: { from: to.fullPath } }
   }

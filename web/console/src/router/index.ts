@@ -47,8 +47,8 @@ export function createConsoleRouter(): Router {
 
   router.beforeEach(async (to) => {
     const store = useSessionStore()
-    await store.restore()
-    return decide(to, store.guardSession)
+    await Promise.all([store.restore(), store.loadInfo()])
+    return decide(to, store.guardSession, store.demo)
   })
 
   return router

@@ -1,34 +1,29 @@
-/** The signed-in staff member (`GET /api/v1/auth/me`): roles, permissions, idle limit, password due. */
+/** The signed-in staff member (`GET /api/v1/auth/me`): roles, permissions, idle limit, password due; and
+ * what the server says about itself (`GET /api/v1/system/info`: hospital name, demo mode). */
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 
-import { call, client } from '@/api/client'
+import { ApiError, call, client } from '@/api/client'
 import type { Schema } from '@/api/types'
 import { clearToken, getToken, setToken } from '@/auth/token'
 import { STAFF_IDLE_LIMIT_MS } from '@/composables/idle'
+import { t } from '@/i18n'
 import type { GuardSession } from '@/router/guard'
 
 export type Me = Schema<'Me'>
+export type SystemInfo = Schema<'SystemInfo'>
 
-/** Why the user is back on the sign-in page, shown there. */
-export type SignOutReason = 'idle' | 'expired' | 'user'
-
-/** Demo mode is on when the SMS sandbox inbox answers (it is 404 otherwise). */
-async function serverIsInDemoMode(): Promise<boolean> {
-  try {
-    const { response } = await client.GET('/api/v1/sandbox/sms', { params: { query: { limit: 1 } } })
-    return response.ok
-  } catch {
-    return false
-  }
-}
+/** Why the user is back on the sign-in page, shown there. `notStaff`: the stored token was a patient's. */
+export type SignOutReason = 'idle' | 'expired' | 'user' | 'notStaff'
 
 export const useSessionStore = defineStore('session', () => {
   const me = ref<Me | null>(null)
-  const demo = ref(false)
+  const info = ref<SystemInfo | null>(null)
   const signOutReason = ref<SignOutReason | null>(null)
 
   const isSignedIn = computed(() => me.value !== null)
+  /** Demo mode: the sandbox inboxes exist (and the SMS inbox is shown to anyone). */
+  const demo = computed(() => info.value?.demo ?? false)
   const mustChangePassword = computed(() => me.value?.must_change_password ?? false)
   /** The server's idle limit for this session, 30 minutes when it names none. */
   const idleLimitMs = computed(() =>
@@ -45,13 +40,26 @@ export const useSessionStore = defineStore('session', () => {
       : null,
   )
 
+  /** Whether the signed-in user holds this permission (the server checks it again on every call). */
+  function can(permission: string): boolean {
+    return me.value?.permissions.includes(permission) ?? false
+  }
+
+  /** Asks the server once for its name and mode; a server that does not answer counts as not in demo mode. */
+  let infoPending: Promise<void> | null = null
+  function loadInfo(): Promise<void> {
+    infoPending ??= call(client.GET('/api/v1/system/info'), { silent: true }).then(
+      (loaded) => void (info.value = loaded),
+      () => void (info.value = { hospital_name: null, version: '', demo: false }),
+    )
+    return infoPending
+  }
+
   async function load(): Promise<void> {
-    const [loaded, isDemo] = await Promise.all([
-      call(client.GET('/api/v1/auth/me'), { silent: true }),
-      serverIsInDemoMode(),
-    ])
+    const [loaded] = await Promise.all([call(client.GET('/api/v1/auth/me'), { silent: true }), loadInfo()])
+    // A patient's token (the patient app runs on the same server) is no way into the console.
+    if (loaded.kind !== 'staff') throw new ApiError('staff_only', t('signIn.notStaff'), 403)
     me.value = loaded
-    demo.value = isDemo
   }
 
   /** After a page load: turns a stored token back into a session, or forgets a token the server refuses. */
@@ -59,9 +67,10 @@ export const useSessionStore = defineStore('session', () => {
     if (me.value || !getToken()) return
     try {
       await load()
-    } catch {
+    } catch (error) {
       clearToken()
       me.value = null
+      if (error instanceof ApiError && error.code === 'staff_only') signOutReason.value = 'notStaff'
     }
   }
 
@@ -96,12 +105,15 @@ export const useSessionStore = defineStore('session', () => {
 
   return {
     me,
+    info,
     demo,
     signOutReason,
     isSignedIn,
     mustChangePassword,
     idleLimitMs,
     guardSession,
+    can,
+    loadInfo,
     restore,
     signedIn,
     signOut,
