@@ -177,6 +177,8 @@ async def seed(session: AsyncSession) -> bool:
     await _administrators(session, admin, hospital)
     await _staff(session, admin, departments)
     await _patients(session)
+    await _finance(session, admin)
+    await _clinic_bills(session)
     return True
 
 
@@ -305,6 +307,54 @@ async def _patients(session: AsyncSession) -> None:
             )
 
 
+# Who may request, approve (up to a limit, in fen) and execute refunds (FI-01).
+REFUND_AUTHORITIES = {
+    "sunyue": (True, True, 100_000, True),
+    "zhuhao": (True, True, 50_000, False),
+    "qinlei": (True, True, None, True),
+}
+# Clinic bills the sandbox HIS holds for demo patients, as doctors' orders would have created them.
+CLINIC_BILLS = [
+    ("张伟", "心血管内科", "李建华", [("JC0101", "心电图", 1, 3_500), ("JY0201", "血脂四项", 1, 8_000)]),
+    ("王芳", "呼吸内科", "王丽", [("JC0301", "胸部X线摄影", 1, 9_000)]),
+]
+
+
+async def _finance(session: AsyncSession, caller: Caller) -> None:
+    from ihos.billing.config import set_refund_authority
+
+    for username, (request, approve, limit, execute) in REFUND_AUTHORITIES.items():
+        staff = await session.scalar(select(Staff).where(Staff.username == username))
+        if staff is not None:
+            await set_refund_authority(
+                session,
+                caller,
+                staff.id,
+                may_request=request,
+                may_approve=approve,
+                approval_limit_fen=limit,
+                may_execute=execute,
+            )
+
+
+async def _clinic_bills(session: AsyncSession) -> None:
+    from ihos.integrations.his import create_clinic_bill
+    from ihos.integrations.his.base import ClinicBillLine
+
+    people = registry()
+    for name, department, doctor, lines in CLINIC_BILLS:
+        await create_clinic_bill(
+            session,
+            people[name].id_number,
+            [
+                ClinicBillLine(code, item, quantity, price, quantity * price)
+                for code, item, quantity, price in lines
+            ],
+            department,
+            doctor,
+        )
+
+
 def sign_ins() -> str:
     people = registry()
     lines = [
@@ -316,12 +366,14 @@ def sign_ins() -> str:
         lines.append(f"  {name:<8} 用户名 {username:<12} 动态码密钥 {secret}")
     lines += [
         "  医生     用户名 lijianhua（心血管内科）、wangli（呼吸内科）…",
-        "  护士     用户名 chenxiaoyan    药师 liufang    财务 sunyue    客服 kefu1",
+        "  护士     用户名 chenxiaoyan    药师 liufang    客服 kefu1",
+        "  财务     用户名 sunyue、zhuhao（可申请、审批退款）    财务主管 qinlei（财务设置）",
         "",
         "患者端 /h5/ ：手机号 + 密码，例如",
     ]
     for holder_name, _family in ACCOUNTS[:3]:
         lines.append(f"  {holder_name} {people[holder_name].phone}")
+    lines.append("  张伟、王芳各有一笔待缴费用（诊间支付），演示模式下可在演示收银台支付")
     lines.append("  可注册的演示人员：郭婷婷 13900000016、何志明 13900000017、林佳怡 13900000018")
     lines.append("  （演示模式下验证码见 /console/ 的短信沙箱）")
     return "\n".join(lines)
