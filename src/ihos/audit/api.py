@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from ihos.audit import repository, service
 from ihos.auth.caller import Caller
@@ -54,8 +54,8 @@ async def search_entries(
     target_kind: Annotated[str | None, Query(max_length=40)] = None,
     target_id: Annotated[str | None, Query(max_length=64)] = None,
     result: Annotated[str | None, Query(pattern="^(success|denied|failure)$")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[AuditEntryOut]:

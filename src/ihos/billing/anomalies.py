@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, exists, select, update
+from sqlalchemy import ColumnElement, Exists, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihos.audit import service as audit
@@ -144,22 +144,32 @@ async def detect(session: AsyncSession) -> int:
             session, "written_not_paid", order=order, details={"his_receipt": receipt.his_receipt_number}
         ):
             found += 1
+    long_ago = now() - REFUND_GRACE
     stuck = (
         await session.scalars(
             select(Refund)
             .where(
-                Refund.state == "executing",
-                Refund.submitted_at < now() - REFUND_GRACE,
+                or_(
+                    # At the channel, with no final word for an hour.
+                    and_(Refund.state == "executing", Refund.submitted_at < long_ago),
+                    # Sent for execution an hour ago, never accepted by the channel (its job keeps failing
+                    # or gave up): still approved, the money still reserved.
+                    and_(
+                        Refund.state == "approved",
+                        or_(Refund.executed_by.is_not(None), Refund.is_automatic),
+                        Refund.updated_at < long_ago,
+                    ),
+                ),
                 ~_flagged("refund_stuck", Anomaly.refund_id == Refund.id),
             )
-            .order_by(Refund.submitted_at)
+            .order_by(Refund.updated_at)
             .limit(DETECT_BATCH)
         )
     ).all()
     for refund in stuck:
         refunded_order = await session.get(Order, refund.order_id)
         if await flag(
-            session, "refund_stuck", order=refunded_order, refund=refund, details={"state": "executing"}
+            session, "refund_stuck", order=refunded_order, refund=refund, details={"state": refund.state}
         ):
             found += 1
     return found

@@ -17,10 +17,11 @@ from ihos.audit import service as audit
 from ihos.auth.caller import Caller
 from ihos.billing import service
 from ihos.config import get_settings
-from ihos.errors import Conflict, NotFound
+from ihos.errors import Conflict, Forbidden, NotFound
 from ihos.integrations.his import his_payments
 from ihos.integrations.his.base import ClinicBill as HisBill
 from ihos.integrations.his.base import HisError
+from ihos.integrations.payment.base import ChannelError
 from ihos.jobs import enqueue
 from ihos.kit.time import now
 from ihos.models.accounts import Account
@@ -42,6 +43,11 @@ class BillNotFound(NotFound):
 class BillNotPayable(Conflict):
     code = "clinic_bill_not_payable"
     default_message = "该费用已缴清或已作废"
+
+
+class HisOnly(Forbidden):
+    code = "his_only"
+    default_message = "只有医院信息系统（HIS）可以推送待缴费用"
 
 
 class PatientNotRegistered(NotFound):
@@ -86,6 +92,9 @@ async def _upsert(session: AsyncSession, patient: Patient, bill: HisBill) -> tup
 
 async def receive_from_his(session: AsyncSession, caller: Caller, bill: HisBill) -> ClinicBill:
     """The HIS pushes a new bill: keep it and tell the patient's accounts (待缴费提醒)."""
+    if "system:his" not in caller.roles:
+        # A kiosk or another system must not put bills (and their SMS) in front of patients.
+        raise HisOnly()
     patient = await patients.patient_by_id_number(session, bill.patient_id_number)
     if patient is None:
         raise PatientNotRegistered()
@@ -175,12 +184,16 @@ async def order_for_bill(session: AsyncSession, caller: Caller, bill_id: uuid.UU
         raise BillNotPayable()
     if bill.order_id is not None:
         open_order = await session.get(Order, bill.order_id)
-        if (
-            open_order is not None
-            and open_order.state in service.PAYABLE_STATES
-            and open_order.expires_at > now()
-        ):
-            return open_order
+        if open_order is not None and open_order.state in service.PAYABLE_STATES:
+            if open_order.expires_at > now():
+                return open_order
+            # Past its hold time but not closed yet: close it first (asking its channel once more), so
+            # that a channel which cannot close its side (UnionPay) is not left with a second payable order.
+            try:
+                await service.close_if_unpaid(session, open_order)
+            except ChannelError as exc:
+                raise service.PaymentUnavailable("暂时无法确认上一笔支付，请稍后再试") from exc
+            await session.refresh(open_order)
         if open_order is not None and open_order.state in service.PAID_STATES:
             raise BillNotPayable()
     patient = await session.get_one(Patient, bill.patient_id)

@@ -320,16 +320,21 @@ async def execute(session: AsyncSession, caller: Caller, refund_id: uuid.UUID) -
     if not (await authority(session, caller)).may_execute:
         raise NoRefundAuthority("您没有执行退款的权限")
     refund = await _refund(session, refund_id)
+    if refund.requested_by_id == caller.id:
+        # Separation of duties: who asked for the money back does not also send it.
+        raise OwnRefundApproval("不能执行自己提交的退款申请")
     if refund.state == "failed":
-        # Retrying a refused refund: reserve again, then send with the same refund number.
-        payment = await session.get_one(Payment, refund.payment_id)
-        await _reserve(session, payment, refund.amount_fen)
-        await session.execute(
+        # Retrying a refused refund: take it back from failed first (two cashiers at once: one wins), then
+        # reserve again (too little left: refused, and the request's rollback leaves it failed) and send it
+        # with the same refund number.
+        retried = await session.execute(
             update(Refund)
             .where(Refund.id == refund.id, Refund.state == "failed")
             .values(state="approved")
             .execution_options(synchronize_session=False)
         )
+        if retried.rowcount == 1:  # type: ignore[attr-defined]
+            await _reserve(session, await session.get_one(Payment, refund.payment_id), refund.amount_fen)
         await session.refresh(refund)
     if refund.state != "approved":
         raise RefundNotAwaiting("退款尚未审批通过，或已在执行")

@@ -132,10 +132,16 @@ async def history(session: AsyncSession, order: Order) -> OrderHistory:
                 select(Payment).where(Payment.order_id == order.id).order_by(Payment.paid_at)
             )
         ).all(),
+        # A refund notification names the refund, not always the order: both belong to its timeline.
         notifications=(
             await session.scalars(
                 select(ChannelNotification)
-                .where(ChannelNotification.order_number == order.order_number)
+                .where(
+                    or_(
+                        ChannelNotification.order_number == order.order_number,
+                        ChannelNotification.refund_number.in_([r.refund_number for r in refunds]),
+                    )
+                )
                 .order_by(ChannelNotification.received_at)
             )
         ).all(),

@@ -38,7 +38,12 @@ async def his_write_back(session: AsyncSession, payload: dict[str, Any]) -> None
 
 @handler(refunds.HIS_REFUND_JOB)
 async def his_refund_write_back(session: AsyncSession, payload: dict[str, Any]) -> None:
-    await refunds.write_back_refund_to_his(session, uuid.UUID(payload["refund_id"]))
+    try:
+        await refunds.write_back_refund_to_his(session, uuid.UUID(payload["refund_id"]))
+    except HisError as exc:
+        if not exc.retryable:
+            raise PermanentFailure(f"HIS refused the refund write-back: {exc.code}") from exc
+        raise
 
 
 @handler(refunds.EXECUTE_JOB)
