@@ -69,12 +69,12 @@ describe('menuEntries', () => {
   // The roles' permissions as the server gives them (src/ihos/auth/permissions.py).
   const systemAdmin = { ...doctor, roles: [Role.systemAdmin], permissions: ['organisation.read', 'dictionary.manage', 'rule.manage', 'job.manage', 'system_client.manage', 'sandbox.read'] }
   const securityAdmin = { ...doctor, roles: [Role.securityAdmin], permissions: ['organisation.read', 'organisation.manage', 'staff.manage', 'role.manage', 'session.manage'] }
-  const customerService = { ...doctor, roles: [Role.customerService], permissions: ['organisation.read', 'patient.read', 'patient.unmask', 'patient.password_reset', 'identity.review'] }
+  const customerService = { ...doctor, roles: [Role.customerService], permissions: ['organisation.read', 'patient.read', 'patient.unmask', 'patient.password_reset', 'identity.review', 'finance.read'] }
 
   it('lists only the desks the roles allow', () => {
     expect(names(auditor)).toEqual(['home', 'audit-log', 'profile'])
     expect(names({ ...doctor, permissions: ['organisation.read', 'patient.read'] })).toEqual(['home', 'organization', 'patients', 'profile'])
-    expect(names(customerService)).toEqual(['home', 'organization', 'patients', 'identity-review', 'profile'])
+    expect(names(customerService)).toEqual(['home', 'organization', 'patients', 'identity-review', 'finance-orders', 'finance-refunds', 'finance-anomalies', 'profile'])
   })
 
   it('keeps the three administrators apart', () => {
@@ -130,5 +130,62 @@ describe('the desks', () => {
     expect(decide(desk('sms-sandbox'), null, true)).toBe(true)
     expect(decide(desk('sms-sandbox'), null, false)).toEqual({ name: 'sign-in' })
     expect(decide(desk('sms-sandbox'), { ...doctor, demo: true })).toBe(true)
+  })
+})
+
+describe('the finance desks', () => {
+  const desk = (name: string) => {
+    const route = deskRoutes.find((candidate) => candidate.name === name)!
+    return to(name, route.meta!)
+  }
+  // The roles' permissions as the server gives them (src/ihos/auth/permissions.py).
+  const finance: GuardSession = { ...doctor, roles: [Role.finance], permissions: ['organisation.read', 'finance.read', 'anomaly.handle'] }
+  const supervisor: GuardSession = {
+    ...doctor,
+    roles: [Role.financeSupervisor],
+    permissions: ['organisation.read', 'finance.read', 'anomaly.handle', 'finance.configure'],
+  }
+  const customerService: GuardSession = {
+    ...doctor,
+    roles: [Role.customerService],
+    permissions: ['organisation.read', 'patient.read', 'patient.unmask', 'patient.password_reset', 'identity.review', 'finance.read'],
+  }
+  const reading = ['finance-orders', 'finance-order', 'finance-refunds', 'finance-anomalies']
+
+  it('open orders, refunds and anomalies to whoever reads finance', () => {
+    for (const session of [finance, supervisor, customerService]) {
+      for (const name of reading) expect(decide(desk(name), session), `${session.roles[0]} ${name}`).toBe(true)
+    }
+  })
+
+  it('keep the settings to the finance supervisor', () => {
+    expect(decide(desk('finance-settings'), supervisor)).toBe(true)
+    for (const session of [finance, customerService]) {
+      expect(decide(desk('finance-settings'), session)).toEqual({ name: 'forbidden', query: { from: '/finance-settings' } })
+    }
+  })
+
+  it('refuse them to clinical staff and the administrators', () => {
+    const clinical = { ...doctor, permissions: ['organisation.read', 'patient.read'] }
+    const systemAdmin = { ...doctor, roles: [Role.systemAdmin], permissions: ['organisation.read', 'rule.manage', 'job.manage'] }
+    for (const session of [clinical, auditor, systemAdmin]) {
+      for (const name of [...reading, 'finance-settings']) expect(decide(desk(name), session)).toMatchObject({ name: 'forbidden' })
+    }
+  })
+
+  it('open by permission for custom roles', () => {
+    const cashier = { ...doctor, roles: ['cashier'], permissions: ['finance.read'] }
+    expect(decide(desk('finance-orders'), cashier)).toBe(true)
+    expect(decide(desk('finance-settings'), cashier)).toMatchObject({ name: 'forbidden' })
+    expect(decide(desk('finance-settings'), { ...cashier, permissions: ['finance.configure'] })).toBe(true)
+  })
+
+  it('are listed in the menu by role, the order page under 订单查询', () => {
+    const names = (session: GuardSession) => menuEntries(deskRoutes, session).map((route) => route.name)
+    expect(names(finance)).toEqual(['home', 'organization', 'finance-orders', 'finance-refunds', 'finance-anomalies', 'profile'])
+    expect(names(supervisor)).toEqual(['home', 'organization', 'finance-orders', 'finance-refunds', 'finance-anomalies', 'finance-settings', 'profile'])
+    expect(names(customerService)).toContain('finance-orders')
+    expect(names(customerService)).not.toContain('finance-settings')
+    expect(deskRoutes.find((route) => route.name === 'finance-order')!.meta).toMatchObject({ menuParent: 'finance-orders' })
   })
 })

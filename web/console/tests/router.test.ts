@@ -51,6 +51,28 @@ describe('console router', () => {
     expect((await land('/identity-review')).name).toBe('identity-review')
   })
 
+  it('opens the finance desks for finance staff and the settings for the supervisor only', async () => {
+    setToken('t')
+    const finance = me({ roles: ['finance'], permissions: ['organisation.read', 'finance.read', 'anomaly.handle'] })
+    fakeServer({ 'GET /api/v1/auth/me': () => json(200, finance) })
+    expect((await land('/finance/orders')).name).toBe('finance-orders')
+    expect((await land('/finance/orders/P2026112714300012345678')).params).toEqual({ orderNumber: 'P2026112714300012345678' })
+    expect((await land('/finance/refunds?tab=statistics')).name).toBe('finance-refunds')
+    expect((await land('/finance/anomalies')).name).toBe('finance-anomalies')
+    expect((await land('/finance/settings')).name).toBe('forbidden')
+
+    setActivePinia(createPinia())
+    fakeServer({
+      'GET /api/v1/auth/me': () =>
+        json(200, me({ roles: ['finance_supervisor'], permissions: ['organisation.read', 'finance.read', 'anomaly.handle', 'finance.configure'] })),
+    })
+    expect((await land('/finance/settings')).name).toBe('finance-settings')
+
+    setActivePinia(createPinia())
+    fakeServer({ 'GET /api/v1/auth/me': () => json(200, me({ roles: ['doctor'] })) })
+    expect((await land('/finance/orders')).name).toBe('forbidden')
+  })
+
   it('shows the SMS sandbox only when the server is in demo mode', async () => {
     setToken('t')
     fakeServer({ 'GET /api/v1/auth/me': () => json(200, me()), 'GET /api/v1/system/info': () => json(200, info(false)) })

@@ -34,7 +34,9 @@ const PLATFORMS = {
 /** The pages of src/pages.json as `platform` sees them, conditional compilation applied by uni-app itself. */
 function sourcePages(platform) {
   process.env.UNI_PLATFORM = platform
-  const { parseJson } = require('@dcloudio/uni-cli-shared')
+  const { initPreContext, parseJson } = require('@dcloudio/uni-cli-shared')
+  // The preprocessor keeps the `#ifdef` blocks of the platform its context was set up for.
+  initPreContext(platform)
   const file = path.join(projectDir, 'src', 'pages.json')
   const pagesJson = parseJson(fs.readFileSync(file, 'utf8'), true, file)
   const pages = (pagesJson.pages ?? []).map((page) => page.path)

@@ -16,11 +16,23 @@ declare module '*.vue' {
   export default component
 }
 
-/** The two mini-program calls used directly (see src/utils/platform.ts); uni-app's types do not declare them. */
+/**
+ * The mini-program calls used directly (sign-in in src/utils/platform.ts, payment in src/utils/payment.ts);
+ * uni-app's types do not declare them.
+ */
 declare const wx: {
   login(options: {
     timeout?: number
     success: (result: { code: string; errMsg: string }) => void
+    fail: (error: { errMsg: string }) => void
+  }): void
+  requestPayment(options: {
+    timeStamp: string
+    nonceStr: string
+    package: string
+    signType: string
+    paySign: string
+    success: (result: { errMsg: string }) => void
     fail: (error: { errMsg: string }) => void
   }): void
 }
@@ -29,6 +41,11 @@ declare const my: {
   getAuthCode(options: {
     scopes: 'auth_base' | 'auth_user' | string[]
     success: (result: { authCode: string }) => void
+    fail: (error: { error?: number; errorMessage?: string }) => void
+  }): void
+  tradePay(options: {
+    tradeNO: string
+    success: (result: { resultCode?: string | number }) => void
     fail: (error: { error?: number; errorMessage?: string }) => void
   }): void
 }

@@ -38,6 +38,9 @@ export const Permission = {
   patientUnmask: 'patient.unmask',
   patientPasswordReset: 'patient.password_reset',
   identityReview: 'identity.review',
+  financeRead: 'finance.read',
+  financeConfigure: 'finance.configure',
+  anomalyHandle: 'anomaly.handle',
 } as const
 
 export type PermissionCode = (typeof Permission)[keyof typeof Permission]

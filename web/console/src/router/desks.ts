@@ -9,11 +9,15 @@ import {
   Collection,
   Connection,
   Document,
+  Flag,
   HomeFilled,
   Message,
   OfficeBuilding,
   Postcard,
+  RefreshLeft,
   Setting,
+  SetUp,
+  Tickets,
   Tools,
   User,
   WarningFilled,
@@ -48,6 +52,12 @@ declare module 'vue-router' {
 }
 
 const patientsAccess = { roles: [Role.customerService], permissions: [Permission.patientRead] } as const
+// The finance desks read with finance.read (finance, finance supervisor, customer service); who may
+// request, approve and execute refunds is a per-staff authority the server checks on each refund.
+const financeAccess = {
+  roles: [Role.finance, Role.financeSupervisor, Role.customerService],
+  permissions: [Permission.financeRead],
+} as const
 
 export const deskRoutes: RouteRecordRaw[] = [
   {
@@ -171,6 +181,43 @@ export const deskRoutes: RouteRecordRaw[] = [
       icon: Connection,
       roles: [Role.systemAdmin],
       permissions: [Permission.systemClientManage],
+    },
+  },
+  {
+    path: 'finance/orders',
+    name: 'finance-orders',
+    component: () => import('@/views/finance/OrdersDesk.vue'),
+    meta: { title: 'desk.financeOrders', menu: true, icon: Tickets, ...financeAccess },
+  },
+  {
+    path: 'finance/orders/:orderNumber',
+    name: 'finance-order',
+    component: () => import('@/views/finance/OrderDetailView.vue'),
+    props: true,
+    meta: { title: 'finance.orderTitle', menuParent: 'finance-orders', ...financeAccess },
+  },
+  {
+    path: 'finance/refunds',
+    name: 'finance-refunds',
+    component: () => import('@/views/finance/RefundsDesk.vue'),
+    meta: { title: 'desk.financeRefunds', menu: true, icon: RefreshLeft, ...financeAccess },
+  },
+  {
+    path: 'finance/anomalies',
+    name: 'finance-anomalies',
+    component: () => import('@/views/finance/AnomaliesDesk.vue'),
+    meta: { title: 'desk.financeAnomalies', menu: true, icon: Flag, ...financeAccess },
+  },
+  {
+    path: 'finance/settings',
+    name: 'finance-settings',
+    component: () => import('@/views/finance/FinanceSettingsDesk.vue'),
+    meta: {
+      title: 'desk.financeSettings',
+      menu: true,
+      icon: SetUp,
+      roles: [Role.financeSupervisor],
+      permissions: [Permission.financeConfigure],
     },
   },
   {

@@ -15,6 +15,18 @@ export type LabelGroup =
   | 'sex'
   | 'signInMethods'
   | 'clientKinds'
+  | 'orderStates'
+  | 'refundStates'
+  | 'payChannels'
+  | 'payScenes'
+  | 'businessKinds'
+  | 'hisStates'
+  | 'anomalyKinds'
+  | 'anomalyStates'
+  | 'notificationKinds'
+  | 'notificationOutcomes'
+  | 'requesterKinds'
+  | 'paymentDispositions'
 
 export function labelOf(group: LabelGroup, code: string | null | undefined): string {
   if (!code) return '—'

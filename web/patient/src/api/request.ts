@@ -92,6 +92,11 @@ export function configureRequest(overrides: Partial<Settings>): void {
   Object.assign(settings, overrides)
 }
 
+/** The API origin the app talks to ('' on H5: the same origin). */
+export function apiBaseUrl(): string {
+  return settings.baseUrl
+}
+
 type Method = Extract<HttpMethod, 'get' | 'post' | 'put' | 'patch' | 'delete'>
 type WireMethod = 'GET' | 'POST' | 'PUT'
 
@@ -169,6 +174,31 @@ function retryAfterSeconds(headers: unknown): number | undefined {
   return undefined
 }
 
+/**
+ * The server's clock as far as the app can tell: phones' clocks can be wrong by minutes, and an order's
+ * hold time (`expires_at`) is the server's. The `Date` header of each answer gives the difference; one
+ * under a few seconds is the header's one-second precision and the network's delay, and is ignored.
+ */
+const CLOCK_SKEW_IGNORED_MS = 5000
+let serverOffsetMs = 0
+
+export function serverNow(): number {
+  return Date.now() + serverOffsetMs
+}
+
+/** Notes the server's time from an answer's headers (received at `receivedAt`, device time). */
+export function noteServerDate(headers: unknown, receivedAt: number = Date.now()): void {
+  if (!headers || typeof headers !== 'object') return
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (name.toLowerCase() !== 'date') continue
+    const at = Date.parse(String(value))
+    if (Number.isNaN(at)) return
+    const offset = at + 500 - receivedAt // the header counts whole seconds: take the middle one
+    serverOffsetMs = Math.abs(offset) > CLOCK_SKEW_IGNORED_MS ? offset : 0
+    return
+  }
+}
+
 /** Turns a finished `uni.request` answer into the result or an `ApiError`. */
 export function toResult(statusCode: number, data: unknown, headers?: unknown): unknown {
   if (statusCode >= 200 && statusCode < 300) return statusCode === 204 ? undefined : data
@@ -218,6 +248,7 @@ function send<O>(method: Method, path: string, options: RequestOptions<O> = {}):
       dataType: 'json',
       timeout: settings.timeoutMs,
       success: (response) => {
+        noteServerDate(response.header)
         const result = toResult(response.statusCode, response.data, response.header)
         if (result instanceof ApiError) reject(failure(result, token, options.silent))
         else resolve(result)
