@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from sqlalchemy import func, select
@@ -373,6 +374,8 @@ class TestHandle:
             "amount_mismatch",
             "支付金额与订单不符",
         )
+        assert body["handled_by"] == {"id": str(desk.finance.id), "name": "王医生", "staff_number": ANY}
+        assert body["order_number"].startswith("IH")
         [anomaly] = await flagged(session)
         assert (anomaly.state, anomaly.handled_by, anomaly.note) == (
             "handled",
@@ -447,4 +450,7 @@ class TestHandle:
         assert [(a["id"], a["state"]) for a in before.json()["items"]] == [(anomaly_id, "open")]
         assert before.json()["items"][0]["order_number"].startswith("IH")
         assert still_open.json()["items"] == []
-        assert [(a["id"], a["note"]) for a in handled.json()["items"]] == [(anomaly_id, "已处理")]
+        assert [(a["id"], a["note"], a["handled_by"]["id"]) for a in handled.json()["items"]] == [
+            (anomaly_id, "已处理", str(desk.finance.id))
+        ]
+        assert before.json()["items"][0]["handled_by"] is None

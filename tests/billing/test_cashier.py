@@ -57,3 +57,47 @@ class TestCashier:
     async def test_hidden_outside_demo_mode(self, session, client, payer):
         number = (await make_order(session, payer)).order_number
         assert (await client.get(f"/api/v1/sandbox/cashier/{number}")).status_code == 404
+
+
+class TestHowTheUrlIsOpened:
+    """The prepay answer says how its ``url`` is opened: a page to go to (get), or a signed form to post
+    (UnionPay's H5 gateway), so that the app does not guess."""
+
+    async def test_unionpay_h5_posts_its_signed_form(self, session, client, payer):
+        number = (await make_order(session, payer)).order_number
+
+        response = await client.post(
+            f"/api/v1/me/orders/{number}/pay",
+            headers=payer.headers,
+            json={"channel": "unionpay", "scene": "h5"},
+        )
+
+        body = response.json()
+        assert (body["method"], body["params"]) == ("post", {})
+        assert body["url"].endswith("/gateway/api/frontTransReq.do")
+        assert body["fields"]["orderId"] == number and body["fields"]["signature"]
+
+    @pytest.mark.parametrize("channel", ["wechat", "alipay", "insurance"])
+    async def test_other_cashiers_are_pages(self, session, client, payer, channel):
+        number = (await make_order(session, payer)).order_number
+
+        response = await client.post(
+            f"/api/v1/me/orders/{number}/pay", headers=payer.headers, json={"channel": channel, "scene": "h5"}
+        )
+
+        body = response.json()
+        assert (body["method"], body["fields"]) == ("get", {})
+        assert body["url"]
+
+    async def test_the_demo_cashier_is_a_page_for_unionpay_too(self, session, client, payer, demo):
+        number = (await make_order(session, payer)).order_number
+
+        response = await client.post(
+            f"/api/v1/me/orders/{number}/pay",
+            headers=payer.headers,
+            json={"channel": "unionpay", "scene": "h5"},
+        )
+
+        body = response.json()
+        assert (body["method"], body["fields"]) == ("get", {})
+        assert body["url"].startswith(f"/api/v1/sandbox/cashier/{number}")

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from ihos.auth import system_clients
+from ihos.config import get_settings
 from ihos.integrations.his import ClinicBillLine, cancel_clinic_bill, create_clinic_bill
 from ihos.integrations.his.sandbox import control as his
 from ihos.integrations.sms import list_inbox
@@ -396,3 +397,94 @@ class TestPayingABill:
         response = await order_for(client, payer, "01a21d51-0000-7000-8000-000000000000")
 
         assert (response.status_code, response.json()["error"]) == (404, "clinic_bill_not_found")
+
+
+SANDBOX_BILLS = "/api/v1/sandbox/his/clinic-bills"
+
+
+def doctors_orders(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "patient_id_number": ZHANG_WEI["id_number"],
+        "department": "检验科",
+        "doctor": "赵医生",
+        "lines": [
+            {"code": "JC0001", "name": "血常规", "quantity": 1, "unit_price_fen": 2_500},
+            {"code": "JY0002", "name": "尿常规", "quantity": 2, "unit_price_fen": 500},
+        ],
+    }
+    return body | changes
+
+
+@pytest.fixture
+def demo(monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(get_settings(), "demo", True)
+
+
+class TestSandboxHisBill:
+    """Demo mode: a doctor's orders make a bill in the sandbox HIS, which reaches the patient's 待缴费 the
+    normal way, when the list is refreshed from the HIS."""
+
+    async def test_it_works(self, session, client, run_jobs, payer, demo):
+        response = await client.post(SANDBOX_BILLS, json=doctors_orders())
+
+        assert response.status_code == 201, response.text
+        made = response.json()
+        assert (made["department"], made["doctor"], made["total_fen"]) == ("检验科", "赵医生", 3_500)
+        in_his = await session.scalar(
+            select(SandboxHisClinicBill).where(SandboxHisClinicBill.his_bill_id == made["his_bill_id"])
+        )
+        assert [line["amount_fen"] for line in in_his.lines] == [2_500, 1_000]
+        [bill] = await pending(client, payer)
+        assert (bill["his_bill_id"], bill["patient_name"], bill["total_fen"]) == (
+            made["his_bill_id"],
+            "张*",
+            3_500,
+        )
+        # It is paid like any other bill, and the HIS marks it paid.
+        number = (await order_for(client, payer, bill["id"])).json()["order_number"]
+        await paid(client, session, run_jobs, payer, number)
+        await session.refresh(in_his)
+        assert (in_his.state, in_his.paid_order_number) == ("paid", number)
+        assert await pending(client, payer) == []
+
+    async def test_nobody_is_told_by_sms(self, session, client, run_jobs, payer, demo):
+        await client.post(SANDBOX_BILLS, json=doctors_orders())
+        await run_jobs()
+
+        assert await notices(session, ZHANG_WEI["phone"]) == []
+
+    async def test_a_wrong_id_number_is_refused(self, session, client, demo):
+        response = await client.post(
+            SANDBOX_BILLS, json=doctors_orders(patient_id_number="110105198503120136")
+        )
+
+        assert (response.status_code, response.json()["error"]) == (400, "invalid_his_bill")
+        assert await session.scalar(select(func.count()).select_from(SandboxHisClinicBill)) == 0
+
+    @pytest.mark.parametrize(
+        "changes",
+        [
+            {"lines": []},
+            {"lines": [{"code": "JC0001", "name": "血常规", "quantity": 0, "unit_price_fen": 1}]},
+        ],
+        ids=["no_lines", "no_quantity"],
+    )
+    async def test_a_malformed_bill_is_refused(self, session, client, demo, changes):
+        response = await client.post(SANDBOX_BILLS, json=doctors_orders(**changes))
+
+        assert response.status_code == 422
+        assert await session.scalar(select(func.count()).select_from(SandboxHisClinicBill)) == 0
+
+    async def test_hidden_outside_demo_mode(self, session, client):
+        response = await client.post(SANDBOX_BILLS, json=doctors_orders())
+
+        assert response.status_code == 404
+        assert await session.scalar(select(func.count()).select_from(SandboxHisClinicBill)) == 0
+
+    async def test_hidden_with_a_live_his(self, session, client, demo, monkeypatch):
+        monkeypatch.setattr(get_settings().integrations.his, "provider", "live")
+
+        response = await client.post(SANDBOX_BILLS, json=doctors_orders())
+
+        assert response.status_code == 404
+        assert await session.scalar(select(func.count()).select_from(SandboxHisClinicBill)) == 0

@@ -6,26 +6,19 @@ database of its own (real commits, nothing to clean up in the shared test databa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import ihos.db
 from ihos.billing import config, sandbox, service
-from ihos.db import commit, create_engine
+from ihos.db import commit
 from ihos.integrations.payment import courier
 from ihos.integrations.payment.wechat.sandbox import control as wechat
 from ihos.jobs import Runner, load_tasks
-from ihos.migrations import upgrade
 from ihos.models.billing import Order, Payment, Refund
 from ihos.models.sandbox_hospital import SandboxHisCharge
 from tests.billing.conftest import LINES, ZHANG_WEI
-from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
 from tests.factories import (
     bearer,
     make_account,
@@ -39,48 +32,6 @@ from tests.factories import (
 COPIES = 50
 
 
-@pytest.fixture
-async def own_database(tmp_path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """A fresh, migrated database that the application uses for this test."""
-    if IS_POSTGRES:
-        url = make_url(TEST_DATABASE_URL).set(database=f"{make_url(TEST_DATABASE_URL).database}_races")
-        admin = create_engine(
-            url.set(database="postgres").render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
-        )
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
-        database_url = url.render_as_string(hide_password=False)
-    else:
-        admin = None
-        database_url = f"sqlite+aiosqlite:///{tmp_path / 'races.db'}"
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    maker = async_sessionmaker(engine, expire_on_commit=False)
-    saved = ihos.db._engine, ihos.db._sessionmaker
-    ihos.db._engine, ihos.db._sessionmaker = engine, maker
-    sandbox.reset_controls()
-    try:
-        yield maker
-    finally:
-        ihos.db._engine, ihos.db._sessionmaker = saved
-        await engine.dispose()
-        sandbox.reset_controls()
-        if admin is not None:
-            async with admin.connect() as connection:
-                await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            await admin.dispose()
-
-
-@pytest.fixture
-async def http(shared_app) -> AsyncIterator[httpx.AsyncClient]:
-    """The application with its real per-request sessions (no test transaction around it)."""
-    shared_app.state.session_override = None
-    transport = httpx.ASGITransport(app=shared_app, client=("203.0.113.10", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
-
-
 async def drain(maker: async_sessionmaker[AsyncSession]) -> None:
     load_tasks()
     runner = Runner(maker)
@@ -88,7 +39,7 @@ async def drain(maker: async_sessionmaker[AsyncSession]) -> None:
         pass
 
 
-async def paid_order(maker, http) -> tuple[str, str, Any]:  # type: ignore[no-untyped-def]
+async def paid_order(maker, real_http) -> tuple[str, str, Any]:  # type: ignore[no-untyped-def]
     """A real-name patient with an order opened for payment at WeChat; committed."""
     from ihos.patients import service as patients
 
@@ -113,7 +64,7 @@ async def paid_order(maker, http) -> tuple[str, str, Any]:  # type: ignore[no-un
         )
         token = await patient_token(session, account)
         await commit(session)
-    response = await http.post(
+    response = await real_http.post(
         f"/api/v1/me/orders/{order.order_number}/pay", headers=bearer(token), json={"channel": "wechat"}
     )
     assert response.status_code == 200, response.text
@@ -121,9 +72,9 @@ async def paid_order(maker, http) -> tuple[str, str, Any]:  # type: ignore[no-un
 
 
 class TestDuplicateNotifications:
-    async def test_fifty_at_once_pay_once_and_write_to_the_his_once(self, own_database, http):
+    async def test_fifty_at_once_pay_once_and_write_to_the_his_once(self, own_database, real_http):
         maker = own_database
-        number, _token, _account = await paid_order(maker, http)
+        number, _token, _account = await paid_order(maker, real_http)
         deliveries: list[courier.Delivery] = []
 
         async def capture(_session, delivery, *, delay=None, copies=1):  # type: ignore[no-untyped-def]
@@ -141,7 +92,7 @@ class TestDuplicateNotifications:
 
         answers = await asyncio.gather(
             *(
-                http.post(d.url.replace("http://127.0.0.1:8000", ""), headers=d.headers, content=d.body)
+                real_http.post(d.url.replace("http://127.0.0.1:8000", ""), headers=d.headers, content=d.body)
                 for d in deliveries
             )
         )
@@ -161,9 +112,9 @@ class TestDuplicateNotifications:
 
 
 class TestConcurrentRefunds:
-    async def test_requests_at_once_never_reserve_more_than_was_paid(self, own_database, http):
+    async def test_requests_at_once_never_reserve_more_than_was_paid(self, own_database, real_http):
         maker = own_database
-        number, _token, _account = await paid_order(maker, http)
+        number, _token, _account = await paid_order(maker, real_http)
         async with maker() as session:
             await sandbox.simulate_payment(session, "wechat", number)
             await commit(session)
@@ -188,7 +139,7 @@ class TestConcurrentRefunds:
         # 20 requests of 1 000 fen each for a 3 500 fen payment: at most three can be reserved.
         answers = await asyncio.gather(
             *(
-                http.post(
+                real_http.post(
                     f"/api/v1/finance/orders/{number}/refunds",
                     headers=bearer(tokens[i % 3]),
                     json={"amount_fen": 1_000, "reason": "部分退费"},

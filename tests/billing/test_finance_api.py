@@ -30,6 +30,7 @@ from tests.billing.test_refunds import (
     clerk,
     finance_desk,
     lines_of,
+    paid_clinic_bill,
     paid_order,
     refunded,
     reject,
@@ -113,6 +114,9 @@ class TestOrderSearch:
             3_500,
             "written",
         )
+        # The patient of each order, masked as everywhere on the desk (no per-order look-up needed).
+        assert [o["patient_name"] for o in body["items"]] == ["刘*", "张*", "张*", "张*"]
+        assert first["his_receipt_number"].startswith("FP") and first["his_written_at"]
 
     async def test_by_order_number_or_transaction_id(self, session, client, desk, orders):
         transaction_id = (await reload_order(session, orders.alipay)).transaction_id
@@ -202,6 +206,7 @@ class TestOrderDetail:
             1_000,
         )
         assert body["his_receipt_number"].startswith("FP")
+        assert body["his_written_at"] is not None and body["closed_at"] is None
         assert [(x["item_code"], x["name"], x["amount_fen"]) for x in body["lines"]] == [
             ("JC0001", "血常规", 2_500),
             ("ZC0001", "复诊诊查费", 1_000),
@@ -219,9 +224,18 @@ class TestOrderDetail:
         assert [(x["id"], x["amount_fen"], x["state"]) for x in body["refunds"]] == [
             (refund_id, 1_000, "succeeded")
         ]
+        [refund] = body["refunds"]
+        assert (refund["order_number"], refund["channel"], refund["requested_by"]["id"]) == (
+            number,
+            "wechat",
+            str(desk.requester.id),
+        )
         assert [(x["refund_id"], x["level"], x["approver_id"], x["decision"]) for x in body["approvals"]] == [
             (refund_id, 1, str(desk.finance.id), "approved")
         ]
+        [approval] = body["approvals"]
+        assert (approval["approver"]["id"], approval["approver"]["name"]) == (str(desk.finance.id), "王医生")
+        assert approval["approver"]["staff_number"].startswith("S")
         assert [(x["kind"], x["order_number"], x["state"]) for x in body["anomalies"]] == [
             ("amount_mismatch", number, "open")
         ]
@@ -271,6 +285,39 @@ async def refunds(session, client, run_jobs, payer, desk) -> Refunds:
 
 
 class TestRefundSearch:
+    async def test_each_refund_says_its_order_channel_and_requester(self, session, client, desk, refunds):
+        response = await client.get(f"{FINANCE}/refunds", headers=desk.finance.headers)
+
+        found = {r["refund_number"]: r for r in response.json()["items"]}
+        rejected, waiting = found[refunds.alipay_rejected], found[refunds.wechat_waiting]
+        assert (rejected["channel"], waiting["channel"]) == ("alipay", "wechat")
+        assert rejected["order_number"] != waiting["order_number"]
+        assert rejected["order_number"].startswith("IH")
+        assert waiting["requested_by"] == {
+            "kind": "staff",
+            "id": str(desk.requester.id),
+            "name": "王医生",
+            "staff_number": waiting["requested_by"]["staff_number"],
+        }
+        assert (rejected["rejection_note"], waiting["rejection_note"]) == ("不符合退费条件", None)
+
+    async def test_a_patients_request_names_the_account_masked(self, session, client, run_jobs, payer, desk):
+        number = await paid_clinic_bill(session, client, run_jobs, payer)
+        asked = await client.post(
+            f"/api/v1/me/orders/{number}/refunds", headers=payer.headers, json={"reason": "医生取消了检查"}
+        )
+
+        response = await client.get(f"{FINANCE}/orders/{number}", headers=desk.finance.headers)
+
+        [refund] = response.json()["refunds"]
+        assert refund["id"] == asked.json()["id"]
+        assert refund["requested_by"] == {
+            "kind": "patient",
+            "id": str(payer.account_id),
+            "name": "139****0001",
+            "staff_number": None,
+        }
+
     async def test_it_works(self, session, client, desk, refunds):
         assert await search(client, desk.finance, "refunds") == [
             refunds.alipay_done,
@@ -436,6 +483,7 @@ class TestApprovalChain:
         response = await client.get(f"{FINANCE}/refund-approval-levels", headers=desk.finance.headers)
 
         assert [(x["level"], x["min_amount_fen"], x["role_code"]) for x in response.json()] == DEFAULT_CHAIN
+        assert [x["role_name"] for x in response.json()] == ["财务", "财务主管"]
 
     @pytest.mark.parametrize(
         "body",
@@ -587,6 +635,42 @@ class TestRefundAuthorities:
         assert await authorities(session) == before
 
 
+class TestMyRefundAuthority:
+    async def test_it_works(self, session, client, desk):
+        response = await client.get(f"{FINANCE}/refund-authorities/mine", headers=desk.finance.headers)
+
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["staff_id"], body["staff_name"]) == (str(desk.finance.id), "王医生")
+        assert (
+            body["may_request"],
+            body["may_approve"],
+            body["approval_limit_fen"],
+            body["may_execute"],
+        ) == (
+            False,
+            True,
+            None,
+            False,
+        )
+
+    async def test_none_granted_allows_nothing(self, session, client, desk):
+        # A doctor holds no finance permission at all and may still ask what he may do with refunds.
+        doctor = await clerk(session, desk.org, roles=("doctor",))
+
+        response = await client.get(f"{FINANCE}/refund-authorities/mine", headers=doctor.headers)
+
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["staff_id"] == str(doctor.id)
+        assert (body["may_request"], body["may_approve"], body["may_execute"]) == (False, False, False)
+
+    async def test_patients_and_anonymous_are_refused(self, session, client, payer):
+        assert (await client.get(f"{FINANCE}/refund-authorities/mine")).status_code == 401
+        response = await client.get(f"{FINANCE}/refund-authorities/mine", headers=payer.headers)
+        assert response.status_code == 403
+
+
 # ---------------------------------------------------------------------------------------------
 # who may use the finance desk
 
@@ -732,12 +816,41 @@ class TestMyOrders:
 
         assert [o["order_number"] for o in response.json()["items"]] == [first]
 
+    async def test_by_several_states(self, session, client, run_jobs, payer, desk):
+        clock.freeze()
+        refunded_order = await paid_order(session, client, run_jobs, payer, fen=3_000)
+        await refunded(session, client, run_jobs, desk, refunded_order, 1_000)
+        clock.travel(timedelta(minutes=1))
+        await paid_order(session, client, run_jobs, payer, fen=3_000)
+        clock.travel(timedelta(minutes=1))
+        unpaid = (await make_order(session, payer)).order_number
+
+        def listed(state: str) -> Any:
+            return client.get("/api/v1/me/orders", headers=payer.headers, params={"state": state})
+
+        refunds = (await listed("partially_refunded,refunded")).json()
+        payable = (await listed("created,paying")).json()
+        assert (refunds["total"], [o["order_number"] for o in refunds["items"]]) == (1, [refunded_order])
+        assert (payable["total"], [o["order_number"] for o in payable["items"]]) == (1, [unpaid])
+        assert (await listed("refunding,refunded")).json()["total"] == 0
+
+    @pytest.mark.parametrize("state", ["paid,", ",paid", "paid;refunded", "PAID", "paid, refunded"])
+    async def test_a_malformed_state_list_is_refused(self, session, client, payer, state):
+        response = await client.get("/api/v1/me/orders", headers=payer.headers, params={"state": state})
+
+        assert (response.status_code, response.json()["error"]) == (422, "invalid_request")
+
     async def test_one_order(self, session, client, run_jobs, payer):
         number = await paid_order(session, client, run_jobs, payer)
 
         response = await client.get(f"/api/v1/me/orders/{number}", headers=payer.headers)
 
-        assert (response.json()["order_number"], response.json()["paid_fen"]) == (number, 30_000)
+        body = response.json()
+        assert (body["order_number"], body["paid_fen"], body["patient_name"]) == (number, 30_000, "张*")
+        assert body["his_receipt_number"].startswith("FP") and body["his_written_at"]
+        assert [(x["item_code"], x["name"], x["quantity"], x["amount_fen"]) for x in body["lines"]] == [
+            ("JC0101", "增强CT", 1, 30_000)
+        ]
 
     async def test_another_patients_order_is_not_found(self, session, client, run_jobs, payer):
         number = await paid_order(session, client, run_jobs, payer)

@@ -359,6 +359,23 @@ class TestPatientAsks:
         other = await client.get(f"/api/v1/me/orders/{number}/refunds", headers=stranger.headers)
         assert (other.status_code, other.json()["error"]) == (404, "order_not_found")
 
+    async def test_the_patient_reads_why_it_was_rejected(self, session, client, run_jobs, payer, desk):
+        number = await paid_clinic_bill(session, client, run_jobs, payer)
+        asked = await client.post(
+            f"/api/v1/me/orders/{number}/refunds", headers=payer.headers, json={"reason": "医生取消了检查"}
+        )
+        await reject(client, desk.finance, asked.json()["id"], note="检查已完成，不能退费")
+        waiting = await requested(client, desk.requester, number, 1_000)
+
+        response = await client.get(f"/api/v1/me/orders/{number}/refunds", headers=payer.headers)
+
+        assert [(r["id"], r["state"], r["rejection_note"]) for r in response.json()] == [
+            (asked.json()["id"], "rejected", "检查已完成，不能退费"),
+            (waiting, "pending_approval", None),
+        ]
+        # What the patient reads says nothing of who asked or decided.
+        assert not {"requested_by", "approver", "approvals"} & set(response.json()[0])
+
 
 class TestStaffAsks:
     async def test_it_works(self, session, client, run_jobs, payer, desk):
@@ -573,6 +590,8 @@ class TestApprovalChain:
         response = await approve(client, colleague, refund_id)
 
         assert (response.status_code, response.json()["error"]) == (403, "no_refund_authority")
+        # The role by its name, as the finance office calls it.
+        assert response.json()["message"] == "第 2 级审批须由“财务主管”角色的人员完成"
         refund = await reload_refund(session, refund_id)
         assert (refund.state, refund.levels_approved) == ("pending_approval", 1)
         assert await refund_rows(session) == (1, 1)

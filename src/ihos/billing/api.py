@@ -4,11 +4,13 @@ and the same order and payment interface for the hospital's other systems (FI-01
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihos.auth.caller import Caller
 from ihos.auth.deps import PatientCaller, StaffCaller, requires
@@ -27,11 +29,14 @@ from ihos.billing.schemas import (
     ClinicBillIn,
     ClinicBillOut,
     Decision,
+    FinanceOrderOut,
+    FinanceRefundOut,
     Handling,
     NotificationOut,
     OrderDetail,
     OrderLineOut,
     OrderOut,
+    PatientOrderDetail,
     PayIn,
     PaymentOut,
     PrepayOut,
@@ -40,6 +45,8 @@ from ihos.billing.schemas import (
     RefundIn,
     RefundOut,
     RefundStatistic,
+    RequesterOut,
+    StaffRef,
     StaffRefundIn,
     SystemOrderIn,
 )
@@ -49,10 +56,11 @@ from ihos.integrations.his.base import ClinicBillLine
 from ihos.integrations.payment.base import Payer, Prepay
 from ihos.kit.http import DbSession
 from ihos.kit.schema import Page
-from ihos.models.billing import Anomaly, ClinicBill, Order
+from ihos.models.billing import Anomaly, ClinicBill, Order, Refund, RefundApprovalLevel, RefundAuthority
+from ihos.models.organization import Staff
 from ihos.models.patients import Patient
 from ihos.patients import repository as patients
-from ihos.security.masking import mask_name
+from ihos.security.masking import mask_name, mask_phone
 
 router = APIRouter(tags=["payments"])
 finance = APIRouter(prefix="/finance", tags=["finance"])
@@ -62,23 +70,40 @@ AnomalyHandler = Annotated[Caller, Depends(requires(Permission.ANOMALY_HANDLE))]
 FinanceConfigurer = Annotated[Caller, Depends(requires(Permission.FINANCE_CONFIGURE))]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=100)]
+OrderStates = Annotated[
+    str | None,
+    Query(
+        max_length=120,
+        pattern=r"^[a-z_]+(,[a-z_]+)*$",
+        description="订单状态，可用逗号分隔多个，如 partially_refunded,refunded",
+    ),
+]
 
 
 def order_out(order: Order) -> OrderOut:
     return OrderOut.model_validate(order)
 
 
+def masked(name: str | None) -> str | None:
+    return mask_name(name) if name else None
+
+
 def prepay_out(prepay: Prepay, order_number: str) -> PrepayOut:
     split = prepay.insurance
-    url = prepay.url
+    url, method = prepay.url, prepay.url_method
     if url and get_settings().demo and _is_sandbox(prepay.channel):
         # Demo mode: the H5 payment opens ihos's demo cashier instead of the sandbox's unreachable page.
         back = quote(f"/h5/pages/orders/detail?number={order_number}", safe="")
-        url = f"/api/v1/sandbox/cashier/{order_number}?return_to={back}"
+        url, method = f"/api/v1/sandbox/cashier/{order_number}?return_to={back}", "get"
+    # A form to post (UnionPay's H5 gateway) goes in ``fields``; ``params`` stay what a mini-program's own
+    # payment call takes.
+    posted = url is not None and method == "post"
     return PrepayOut(
         channel=prepay.channel,
-        params=dict(prepay.params),
+        params={} if posted else dict(prepay.params),
         url=url,
+        method=method if url else None,
+        fields=dict(prepay.params) if posted else {},
         insurance_fund_fen=split.fund_fen if split else None,
         personal_account_fen=split.personal_account_fen if split else None,
         self_pay_fen=split.self_pay_fen if split else None,
@@ -96,7 +121,13 @@ def _is_sandbox(channel: str) -> bool:
     return settings is not None and settings.provider == "sandbox"
 
 
-def anomaly_out(anomaly: Anomaly, order_number: str | None = None) -> AnomalyOut:
+def staff_ref(staff: Staff | None) -> StaffRef | None:
+    return StaffRef(id=staff.id, name=staff.name, staff_number=staff.staff_number) if staff else None
+
+
+def anomaly_out(
+    anomaly: Anomaly, order_number: str | None = None, handled_by: Staff | None = None
+) -> AnomalyOut:
     return AnomalyOut(
         id=anomaly.id,
         kind=anomaly.kind,
@@ -109,6 +140,82 @@ def anomaly_out(anomaly: Anomaly, order_number: str | None = None) -> AnomalyOut
         note=anomaly.note,
         created_at=anomaly.created_at,
         handled_at=anomaly.handled_at,
+        handled_by=staff_ref(handled_by),
+    )
+
+
+async def anomalies_out(session: AsyncSession, rows: Sequence[Anomaly]) -> list[AnomalyOut]:
+    """Anomalies with their orders' numbers and who handled them."""
+    numbers = await repository.order_numbers(session, [a.order_id for a in rows if a.order_id])
+    handlers = await repository.staff_by_id(session, [a.handled_by for a in rows if a.handled_by])
+    return [
+        anomaly_out(
+            a,
+            numbers.get(a.order_id) if a.order_id else None,
+            handlers.get(a.handled_by) if a.handled_by else None,
+        )
+        for a in rows
+    ]
+
+
+def refund_out(refund: Refund, notes: dict[uuid.UUID, str | None]) -> RefundOut:
+    """A refund as the patient sees it: no word of who asked or decided, but the reason of a rejection."""
+    fields = {name: getattr(refund, name) for name in RefundOut.model_fields if name != "rejection_note"}
+    return RefundOut(**fields, rejection_note=notes.get(refund.id))
+
+
+def finance_refund_out(refund: Refund, facts: repository.RefundFacts) -> FinanceRefundOut:
+    return FinanceRefundOut(
+        **refund_out(refund, facts.rejection_notes).model_dump(),
+        order_number=facts.order_numbers[refund.order_id],
+        channel=facts.channels[refund.payment_id],
+        requested_by=_requester(refund, facts),
+    )
+
+
+def _requester(refund: Refund, facts: repository.RefundFacts) -> RequesterOut:
+    """Who asked: a member of staff by name, a patient's account by its masked phone (as the audit log
+    shows it), or the system (an automatic refund)."""
+    asked_by = refund.requested_by_id
+    if refund.requested_by_kind == "staff" and asked_by is not None:
+        staff = facts.staff.get(asked_by)
+        return RequesterOut(
+            kind="staff",
+            id=asked_by,
+            name=staff.name if staff else "（未知工作人员）",
+            staff_number=staff.staff_number if staff else None,
+        )
+    if refund.requested_by_kind == "patient":
+        account = facts.accounts.get(asked_by) if asked_by else None
+        label = (mask_phone(account.phone) if account.phone else account.username) if account else None
+        return RequesterOut(kind="patient", id=asked_by, name=label or "患者", staff_number=None)
+    return RequesterOut(kind="system", id=None, name="系统", staff_number=None)
+
+
+async def finance_refunds_out(session: AsyncSession, refunds: Sequence[Refund]) -> list[FinanceRefundOut]:
+    facts = await repository.refund_facts(session, refunds)
+    return [finance_refund_out(refund, facts) for refund in refunds]
+
+
+async def finance_refund(session: AsyncSession, refund: Refund) -> FinanceRefundOut:
+    return (await finance_refunds_out(session, [refund]))[0]
+
+
+def authority_out(grant: RefundAuthority, staff: Staff) -> RefundAuthorityOut:
+    return RefundAuthorityOut(
+        staff_id=staff.id,
+        staff_name=staff.name,
+        staff_number=staff.staff_number,
+        may_request=grant.may_request,
+        may_approve=grant.may_approve,
+        approval_limit_fen=grant.approval_limit_fen,
+        may_execute=grant.may_execute,
+    )
+
+
+def approval_level_out(level: RefundApprovalLevel, role_name: str) -> ApprovalLevelOut:
+    return ApprovalLevelOut(
+        level=level.level, min_amount_fen=level.min_amount_fen, role_code=level.role_code, role_name=role_name
     )
 
 
@@ -139,19 +246,29 @@ async def enabled_channels(session: DbSession) -> list[ChannelOut]:
 async def my_orders(
     session: DbSession,
     caller: PatientCaller,
-    state: Annotated[str | None, Query(max_length=20)] = None,
+    state: OrderStates = None,
     page: PageNumber = 1,
     page_size: PageSize = 20,
 ) -> Page[OrderOut]:
     rows, total = await repository.orders_of_account(
-        session, caller.subject_id, state=state, offset=(page - 1) * page_size, limit=page_size
+        session,
+        caller.subject_id,
+        states=state.split(",") if state else [],
+        offset=(page - 1) * page_size,
+        limit=page_size,
     )
     return Page(items=[order_out(o) for o in rows], total=total, page=page, page_size=page_size)
 
 
-@router.get("/me/orders/{order_number}", response_model=OrderOut, summary="订单详情")
-async def my_order(order_number: str, session: DbSession, caller: PatientCaller) -> OrderOut:
-    return order_out(await service.own_order(session, caller, order_number))
+@router.get("/me/orders/{order_number}", response_model=PatientOrderDetail, summary="订单详情")
+async def my_order(order_number: str, session: DbSession, caller: PatientCaller) -> PatientOrderDetail:
+    order = await service.own_order(session, caller, order_number)
+    names = await repository.patient_names(session, [order.patient_id] if order.patient_id else [])
+    return PatientOrderDetail(
+        **order_out(order).model_dump(),
+        patient_name=masked(names.get(order.patient_id)) if order.patient_id else None,
+        lines=[OrderLineOut.model_validate(x) for x in await repository.order_lines(session, order.id)],
+    )
 
 
 @router.post("/me/orders/{order_number}/pay", response_model=PrepayOut, summary="支付订单（获取支付参数）")
@@ -184,13 +301,15 @@ async def request_my_refund(
     refund = await refunds.request_refund_as_patient(
         session, caller, order_number=order_number, amount_fen=body.amount_fen, reason=body.reason
     )
-    return RefundOut.model_validate(refund)
+    return refund_out(refund, {})
 
 
 @router.get("/me/orders/{order_number}/refunds", response_model=list[RefundOut], summary="订单的退款进度")
 async def my_refunds(order_number: str, session: DbSession, caller: PatientCaller) -> list[RefundOut]:
     order = await service.own_order(session, caller, order_number)
-    return [RefundOut.model_validate(r) for r in await refunds.refunds_of_order(session, order.id)]
+    found = await refunds.refunds_of_order(session, order.id)
+    notes = await repository.rejection_notes(session, found)
+    return [refund_out(r, notes) for r in found]
 
 
 @router.get("/me/clinic-bills", response_model=list[ClinicBillOut], summary="待缴费用（诊间支付）")
@@ -221,7 +340,7 @@ async def channel_notification(channel: ChannelName, request: Request, session: 
 # finance desk (FI-01…FI-03) -----------------------------------------------------------------------
 
 
-@finance.get("/orders", response_model=Page[OrderOut], summary="订单查询")
+@finance.get("/orders", response_model=Page[FinanceOrderOut], summary="订单查询")
 async def search_orders(
     session: DbSession,
     caller: FinanceReader,
@@ -237,7 +356,7 @@ async def search_orders(
     max_amount_fen: Annotated[int | None, Query(ge=0)] = None,
     page: PageNumber = 1,
     page_size: PageSize = 20,
-) -> Page[OrderOut]:
+) -> Page[FinanceOrderOut]:
     query = repository.OrderQuery(
         order_number=order_number,
         patient=patient,
@@ -253,7 +372,15 @@ async def search_orders(
     rows, total = await repository.search_orders(
         session, query, offset=(page - 1) * page_size, limit=page_size
     )
-    return Page(items=[order_out(o) for o in rows], total=total, page=page, page_size=page_size)
+    names = await repository.patient_names(session, [o.patient_id for o in rows if o.patient_id])
+    items = [
+        FinanceOrderOut(
+            **order_out(o).model_dump(),
+            patient_name=masked(names.get(o.patient_id)) if o.patient_id else None,
+        )
+        for o in rows
+    ]
+    return Page(items=items, total=total, page=page, page_size=page_size)
 
 
 @finance.get("/orders/{order_number}", response_model=OrderDetail, summary="订单详情与时间线")
@@ -262,37 +389,54 @@ async def order_detail(order_number: str, session: DbSession, caller: FinanceRea
     if order is None:
         raise service.OrderNotFound()
     found = await repository.history(session, order)
-    patient = await session.get(Patient, order.patient_id) if order.patient_id else None
+    names = await repository.patient_names(session, [order.patient_id] if order.patient_id else [])
+    staff = await repository.staff_by_id(
+        session,
+        [x.approver_id for x in found.approvals] + [x.handled_by for x in found.anomalies if x.handled_by],
+    )
     return OrderDetail(
         **order_out(order).model_dump(),
-        patient_name=mask_name(patient.name) if patient else None,
+        patient_name=masked(names.get(order.patient_id)) if order.patient_id else None,
         lines=[OrderLineOut.model_validate(x) for x in found.lines],
         attempts=[AttemptOut.model_validate(x) for x in found.attempts],
         payments=[PaymentOut.model_validate(x) for x in found.payments],
         notifications=[NotificationOut.model_validate(x) for x in found.notifications],
-        refunds=[RefundOut.model_validate(x) for x in found.refunds],
-        approvals=[ApprovalOut.model_validate(x) for x in found.approvals],
-        anomalies=[anomaly_out(x, order.order_number) for x in found.anomalies],
-        his_receipt_number=order.his_receipt_number,
+        refunds=await finance_refunds_out(session, found.refunds),
+        approvals=[
+            ApprovalOut(
+                refund_id=x.refund_id,
+                level=x.level,
+                approver_id=x.approver_id,
+                approver=staff_ref(staff[x.approver_id]),
+                decision=x.decision,
+                note=x.note,
+                decided_at=x.decided_at,
+            )
+            for x in found.approvals
+        ],
+        anomalies=[
+            anomaly_out(x, order.order_number, staff.get(x.handled_by) if x.handled_by else None)
+            for x in found.anomalies
+        ],
     )
 
 
 @finance.post(
     "/orders/{order_number}/refunds",
     status_code=201,
-    response_model=RefundOut,
+    response_model=FinanceRefundOut,
     summary="申请退款（工作人员）",
 )
 async def request_refund(
     order_number: str, body: StaffRefundIn, session: DbSession, caller: StaffCaller
-) -> RefundOut:
+) -> FinanceRefundOut:
     refund = await refunds.request_refund_as_staff(
         session, caller, order_number=order_number, amount_fen=body.amount_fen, reason=body.reason
     )
-    return RefundOut.model_validate(refund)
+    return await finance_refund(session, refund)
 
 
-@finance.get("/refunds", response_model=Page[RefundOut], summary="退款查询与审批队列")
+@finance.get("/refunds", response_model=Page[FinanceRefundOut], summary="退款查询与审批队列")
 async def search_refunds(
     session: DbSession,
     caller: FinanceReader,
@@ -303,16 +447,14 @@ async def search_refunds(
     until: AwareDatetime | None = None,
     page: PageNumber = 1,
     page_size: PageSize = 20,
-) -> Page[RefundOut]:
+) -> Page[FinanceRefundOut]:
     query = repository.RefundQuery(
         state=state, channel=channel, since=since, until=until, refund_number=refund_number
     )
     rows, total = await repository.search_refunds(
         session, query, offset=(page - 1) * page_size, limit=page_size
     )
-    return Page(
-        items=[RefundOut.model_validate(r) for r in rows], total=total, page=page, page_size=page_size
-    )
+    return Page(items=await finance_refunds_out(session, rows), total=total, page=page, page_size=page_size)
 
 
 @finance.get("/refunds/statistics", response_model=list[RefundStatistic], summary="退款统计（按渠道、状态）")
@@ -326,27 +468,25 @@ async def refund_statistics(
     return [RefundStatistic(channel=c, state=s, count=n, amount_fen=a) for c, s, n, a in rows]
 
 
-@finance.post("/refunds/{refund_id}/approve", response_model=RefundOut, summary="审批通过（当前级）")
+@finance.post("/refunds/{refund_id}/approve", response_model=FinanceRefundOut, summary="审批通过（当前级）")
 async def approve_refund(
     refund_id: uuid.UUID, body: Decision, session: DbSession, caller: StaffCaller
-) -> RefundOut:
-    return RefundOut.model_validate(
-        await refunds.decide(session, caller, refund_id, approve=True, note=body.note)
-    )
+) -> FinanceRefundOut:
+    refund = await refunds.decide(session, caller, refund_id, approve=True, note=body.note)
+    return await finance_refund(session, refund)
 
 
-@finance.post("/refunds/{refund_id}/reject", response_model=RefundOut, summary="审批驳回")
+@finance.post("/refunds/{refund_id}/reject", response_model=FinanceRefundOut, summary="审批驳回")
 async def reject_refund(
     refund_id: uuid.UUID, body: Decision, session: DbSession, caller: StaffCaller
-) -> RefundOut:
-    return RefundOut.model_validate(
-        await refunds.decide(session, caller, refund_id, approve=False, note=body.note)
-    )
+) -> FinanceRefundOut:
+    refund = await refunds.decide(session, caller, refund_id, approve=False, note=body.note)
+    return await finance_refund(session, refund)
 
 
-@finance.post("/refunds/{refund_id}/execute", response_model=RefundOut, summary="执行退款（原路退回）")
-async def execute_refund(refund_id: uuid.UUID, session: DbSession, caller: StaffCaller) -> RefundOut:
-    return RefundOut.model_validate(await refunds.execute(session, caller, refund_id))
+@finance.post("/refunds/{refund_id}/execute", response_model=FinanceRefundOut, summary="执行退款（原路退回）")
+async def execute_refund(refund_id: uuid.UUID, session: DbSession, caller: StaffCaller) -> FinanceRefundOut:
+    return await finance_refund(session, await refunds.execute(session, caller, refund_id))
 
 
 @finance.get("/anomalies", response_model=Page[AnomalyOut], summary="异常订单")
@@ -361,20 +501,17 @@ async def search_anomalies(
     rows, total = await repository.search_anomalies(
         session, state=state, kind=kind, offset=(page - 1) * page_size, limit=page_size
     )
-    numbers = await repository.order_numbers(session, [a.order_id for a in rows if a.order_id])
-    return Page(
-        items=[anomaly_out(a, numbers.get(a.order_id) if a.order_id else None) for a in rows],
-        total=total,
-        page=page,
-        page_size=page_size,
-    )
+    return Page(items=await anomalies_out(session, rows), total=total, page=page, page_size=page_size)
 
 
 @finance.post("/anomalies/{anomaly_id}/handle", response_model=AnomalyOut, summary="处理异常（填写说明）")
 async def handle_anomaly(
     anomaly_id: uuid.UUID, body: Handling, session: DbSession, caller: AnomalyHandler
 ) -> AnomalyOut:
-    return anomaly_out(await anomalies.handle(session, caller, anomaly_id, note=body.note))
+    [handled] = await anomalies_out(
+        session, [await anomalies.handle(session, caller, anomaly_id, note=body.note)]
+    )
+    return handled
 
 
 @finance.get("/payment-channels", response_model=list[ChannelOut], summary="支付渠道设置")
@@ -392,7 +529,7 @@ async def set_channel(
 
 @finance.get("/refund-approval-levels", response_model=list[ApprovalLevelOut], summary="退款审批链")
 async def approval_levels(session: DbSession, caller: FinanceReader) -> list[ApprovalLevelOut]:
-    return [ApprovalLevelOut.model_validate(x) for x in await config.approval_chain(session)]
+    return [approval_level_out(level, name) for level, name in await config.approval_chain(session)]
 
 
 @finance.put("/refund-approval-levels", response_model=list[ApprovalLevelOut], summary="设置退款审批链")
@@ -400,23 +537,21 @@ async def set_approval_levels(
     body: list[ApprovalLevelIn], session: DbSession, caller: FinanceConfigurer
 ) -> list[ApprovalLevelOut]:
     await config.replace_approval_chain(session, caller, [config.LevelIn(**x.model_dump()) for x in body])
-    return [ApprovalLevelOut.model_validate(x) for x in await config.approval_chain(session)]
+    return [approval_level_out(level, name) for level, name in await config.approval_chain(session)]
 
 
 @finance.get("/refund-authorities", response_model=list[RefundAuthorityOut], summary="退款权限（按人员）")
 async def refund_authorities(session: DbSession, caller: FinanceReader) -> list[RefundAuthorityOut]:
-    return [
-        RefundAuthorityOut(
-            staff_id=s.id,
-            staff_name=s.name,
-            staff_number=s.staff_number,
-            may_request=g.may_request,
-            may_approve=g.may_approve,
-            approval_limit_fen=g.approval_limit_fen,
-            may_execute=g.may_execute,
-        )
-        for g, s in await config.refund_authorities(session)
-    ]
+    return [authority_out(g, s) for g, s in await config.refund_authorities(session)]
+
+
+@finance.get(
+    "/refund-authorities/mine",
+    response_model=RefundAuthorityOut,
+    summary="我的退款权限（当前登录的工作人员）",
+)
+async def my_refund_authority(session: DbSession, caller: StaffCaller) -> RefundAuthorityOut:
+    return authority_out(*await config.my_refund_authority(session, caller))
 
 
 @finance.put(
@@ -427,15 +562,7 @@ async def set_refund_authority(
 ) -> RefundAuthorityOut:
     grant = await config.set_refund_authority(session, caller, staff_id, **body.model_dump())
     staff = next(s for g, s in await config.refund_authorities(session) if g.staff_id == staff_id)
-    return RefundAuthorityOut(
-        staff_id=staff.id,
-        staff_name=staff.name,
-        staff_number=staff.staff_number,
-        may_request=grant.may_request,
-        may_approve=grant.may_approve,
-        approval_limit_fen=grant.approval_limit_fen,
-        may_execute=grant.may_execute,
-    )
+    return authority_out(grant, staff)
 
 
 # other hospital systems (signed system-client requests) ------------------------------------------

@@ -80,8 +80,14 @@ class LevelIn:
     role_code: str
 
 
-async def approval_chain(session: AsyncSession) -> Sequence[RefundApprovalLevel]:
-    return (await session.scalars(select(RefundApprovalLevel).order_by(RefundApprovalLevel.level))).all()
+async def approval_chain(session: AsyncSession) -> Sequence[tuple[RefundApprovalLevel, str]]:
+    """The levels in order, each with the name of the role that approves it (财务主管…)."""
+    rows = await session.execute(
+        select(RefundApprovalLevel, Role.name)
+        .join(Role, Role.code == RefundApprovalLevel.role_code)
+        .order_by(RefundApprovalLevel.level)
+    )
+    return [(level, name) for level, name in rows.tuples().all()]
 
 
 async def replace_approval_chain(session: AsyncSession, caller: Caller, levels: Sequence[LevelIn]) -> None:
@@ -118,6 +124,17 @@ async def refund_authorities(session: AsyncSession) -> Sequence[tuple[RefundAuth
         .order_by(Staff.staff_number)
     )
     return [(grant, staff) for grant, staff in rows.all()]
+
+
+async def my_refund_authority(session: AsyncSession, caller: Caller) -> tuple[RefundAuthority, Staff]:
+    """The signed-in member of staff's refund authority; nothing allowed when none was granted."""
+    staff = await session.get(Staff, caller.subject_id) if caller.is_staff else None
+    if staff is None:
+        raise StaffNotFound()
+    grant = await session.get(RefundAuthority, staff.id)
+    return grant or RefundAuthority(
+        staff_id=staff.id, may_request=False, may_approve=False, approval_limit_fen=None, may_execute=False
+    ), staff
 
 
 async def set_refund_authority(

@@ -25,7 +25,7 @@ from ihos.integrations.payment.base import ChannelError, RefundRequest, RefundRe
 from ihos.jobs import enqueue
 from ihos.kit.time import now
 from ihos.models.billing import Order, Payment, Refund, RefundApproval, RefundApprovalLevel, RefundAuthority
-from ihos.models.organization import StaffRole
+from ihos.models.organization import Role, StaffRole
 from ihos.realtime import publish_after_commit
 
 log = logging.getLogger(__name__)
@@ -284,17 +284,22 @@ async def _check_may_approve(session: AsyncSession, caller: Caller, refund: Refu
         grant.approval_limit_fen is not None and grant.approval_limit_fen < refund.amount_fen
     ):
         raise NoRefundAuthority("您没有审批此金额退款的权限")
-    required_role = await session.scalar(
-        select(RefundApprovalLevel.role_code).where(RefundApprovalLevel.level == level)
-    )
-    if required_role is not None:
+    required = (
+        await session.execute(
+            select(RefundApprovalLevel.role_code, Role.name)
+            .join(Role, Role.code == RefundApprovalLevel.role_code)
+            .where(RefundApprovalLevel.level == level)
+        )
+    ).first()
+    if required is not None:
+        role_code, role_name = required
         holds = await session.scalar(
             select(StaffRole.staff_id).where(
-                StaffRole.staff_id == caller.id, StaffRole.role_code == required_role
+                StaffRole.staff_id == caller.id, StaffRole.role_code == role_code
             )
         )
         if holds is None:
-            raise NoRefundAuthority(f"第 {level} 级审批须由角色 {required_role} 完成")
+            raise NoRefundAuthority(f"第 {level} 级审批须由“{role_name}”角色的人员完成")
 
 
 async def _finish_unsuccessfully(session: AsyncSession, refund: Refund, *, state: str, expect: str) -> bool:

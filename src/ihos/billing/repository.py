@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ihos.models.accounts import Account, ExternalLogin
 from ihos.models.billing import (
     Anomaly,
     ChannelNotification,
@@ -20,6 +21,7 @@ from ihos.models.billing import (
     Refund,
     RefundApproval,
 )
+from ihos.models.organization import Staff
 from ihos.models.patients import Patient
 from ihos.security.fields import blind_index
 
@@ -91,11 +93,12 @@ async def search_orders(
 
 
 async def orders_of_account(
-    session: AsyncSession, account_id: uuid.UUID, *, state: str | None, offset: int, limit: int
+    session: AsyncSession, account_id: uuid.UUID, *, states: Sequence[str], offset: int, limit: int
 ) -> tuple[Sequence[Order], int]:
+    """The account's orders in any of ``states`` (every order when empty), newest first."""
     statement = select(Order).where(Order.account_id == account_id)
-    if state:
-        statement = statement.where(Order.state == state)
+    if states:
+        statement = statement.where(Order.state.in_(states))
     total = await session.scalar(select(func.count()).select_from(statement.subquery()))
     rows = (
         await session.scalars(statement.order_by(Order.created_at.desc()).offset(offset).limit(limit))
@@ -232,3 +235,75 @@ async def search_anomalies(
 async def order_numbers(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
     rows = await session.execute(select(Order.id, Order.order_number).where(Order.id.in_(order_ids)))
     return {order_id: number for order_id, number in rows.all()}
+
+
+async def order_lines(session: AsyncSession, order_id: uuid.UUID) -> Sequence[OrderLine]:
+    return (await session.scalars(select(OrderLine).where(OrderLine.order_id == order_id))).all()
+
+
+async def patient_names(session: AsyncSession, patient_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each patient's name (not masked: the API masks it)."""
+    if not patient_ids:
+        return {}
+    rows = await session.execute(select(Patient.id, Patient.name).where(Patient.id.in_(set(patient_ids))))
+    return {patient_id: name for patient_id, name in rows.all()}
+
+
+async def staff_by_id(session: AsyncSession, staff_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Staff]:
+    if not staff_ids:
+        return {}
+    rows = await session.scalars(select(Staff).where(Staff.id.in_(set(staff_ids))))
+    return {staff.id: staff for staff in rows.all()}
+
+
+async def external_logins(session: AsyncSession, account_id: uuid.UUID) -> dict[str, str]:
+    """The WeChat openid and Alipay user id the account signed in with (provider → id)."""
+    rows = await session.execute(
+        select(ExternalLogin.provider, ExternalLogin.subject).where(ExternalLogin.account_id == account_id)
+    )
+    return {provider: subject for provider, subject in rows.all()}
+
+
+@dataclass(frozen=True)
+class RefundFacts:
+    """What a list of refunds needs besides the refunds: their orders' numbers, the channel of the payment
+    each comes from, who asked (staff, accounts) and the note of each rejection."""
+
+    order_numbers: dict[uuid.UUID, str]
+    channels: dict[uuid.UUID, str]
+    staff: dict[uuid.UUID, Staff]
+    accounts: dict[uuid.UUID, Account]
+    rejection_notes: dict[uuid.UUID, str | None]
+
+
+async def rejection_notes(session: AsyncSession, refunds: Sequence[Refund]) -> dict[uuid.UUID, str | None]:
+    """The note of the approval that rejected each rejected refund."""
+    rejected = [refund.id for refund in refunds if refund.state == "rejected"]
+    if not rejected:
+        return {}
+    rows = await session.execute(
+        select(RefundApproval.refund_id, RefundApproval.note).where(
+            RefundApproval.refund_id.in_(rejected), RefundApproval.decision == "rejected"
+        )
+    )
+    return {refund_id: note for refund_id, note in rows.all()}
+
+
+async def refund_facts(session: AsyncSession, refunds: Sequence[Refund]) -> RefundFacts:
+    def asked_by(kind: str) -> list[uuid.UUID]:
+        return [r.requested_by_id for r in refunds if r.requested_by_kind == kind and r.requested_by_id]
+
+    channels = await session.execute(
+        select(Payment.id, Payment.channel).where(Payment.id.in_({r.payment_id for r in refunds}))
+    )
+    patients = asked_by("patient")
+    accounts = (
+        (await session.scalars(select(Account).where(Account.id.in_(patients)))).all() if patients else []
+    )
+    return RefundFacts(
+        order_numbers=await order_numbers(session, list({r.order_id for r in refunds})),
+        channels=dict(channels.tuples().all()),
+        staff=await staff_by_id(session, asked_by("staff")),
+        accounts={account.id: account for account in accounts},
+        rejection_notes=await rejection_notes(session, refunds),
+    )

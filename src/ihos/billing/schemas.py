@@ -47,14 +47,36 @@ class OrderOut(Schema):
     created_at: datetime
     expires_at: datetime
     paid_at: datetime | None
+    closed_at: datetime | None = Field(description="超过支付时间关闭的时间")
     his_state: str
+    his_receipt_number: str | None = Field(description="HIS 收费收据号（HIS 确认收费后）")
+    his_written_at: datetime | None = Field(description="HIS 确认收费的时间")
+
+
+class PatientOrderDetail(OrderOut):
+    """The patient's view of one order: whom it is for and what it charges."""
+
+    patient_name: str | None = Field(description="就诊人（脱敏）")
+    lines: list[OrderLineOut]
+
+
+class FinanceOrderOut(OrderOut):
+    patient_name: str | None = Field(description="就诊人（脱敏）")
 
 
 class PayIn(Payload):
     channel: ChannelName
     scene: Literal["mini_program", "jsapi", "h5", "native"] = "h5"
-    wechat_openid: str | None = Field(default=None, max_length=128)
-    alipay_user_id: str | None = Field(default=None, max_length=128)
+    wechat_openid: str | None = Field(
+        default=None,
+        max_length=128,
+        description="对接系统用：付款人的微信 openid。患者无需传入：按登录账户填写，与之不符的被拒绝",
+    )
+    alipay_user_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="对接系统用：付款人的支付宝用户标识。患者无需传入：按登录账户填写，与之不符的被拒绝",
+    )
     insurance_authorisation: str | None = Field(
         default=None, max_length=256, description="医保支付：患者在医保电子凭证中授权后得到的 payAuthNo"
     )
@@ -64,6 +86,10 @@ class PrepayOut(Schema):
     channel: str
     params: dict[str, str] = Field(description="小程序调起支付的参数（wx.requestPayment / my.tradePay）")
     url: str | None = Field(description="H5 收银台地址")
+    method: Literal["get", "post"] | None = Field(
+        description="如何打开 url：get 为页面跳转，post 为以表单提交 fields（银联 H5 网关）；没有 url 时为空"
+    )
+    fields: dict[str, str] = Field(description="method 为 post 时提交的表单字段（已签名）；否则为空")
     insurance_fund_fen: int | None = None
     personal_account_fen: int | None = None
     self_pay_fen: int | None = None
@@ -94,6 +120,26 @@ class RefundOut(Schema):
     submitted_at: datetime | None
     succeeded_at: datetime | None
     last_error: str | None
+    rejection_note: str | None = Field(description="驳回时审批人填写的说明")
+
+
+class StaffRef(Schema):
+    id: uuid.UUID
+    name: str
+    staff_number: str
+
+
+class RequesterOut(Schema):
+    kind: Literal["patient", "staff", "system"]
+    id: uuid.UUID | None
+    name: str = Field(description="工作人员姓名；患者为脱敏手机号；系统自动退款为“系统”")
+    staff_number: str | None
+
+
+class FinanceRefundOut(RefundOut):
+    order_number: str
+    channel: str = Field(description="原支付渠道（原路退回）")
+    requested_by: RequesterOut
 
 
 class Decision(Payload):
@@ -143,6 +189,7 @@ class ApprovalOut(Schema):
     refund_id: uuid.UUID
     level: int
     approver_id: uuid.UUID
+    approver: StaffRef
     decision: str
     note: str | None
     decided_at: datetime
@@ -160,18 +207,17 @@ class AnomalyOut(Schema):
     note: str | None
     created_at: datetime
     handled_at: datetime | None
+    handled_by: StaffRef | None = Field(description="处理人")
 
 
-class OrderDetail(OrderOut):
-    patient_name: str | None = Field(description="脱敏")
+class OrderDetail(FinanceOrderOut):
     lines: list[OrderLineOut]
     attempts: list[AttemptOut]
     payments: list[PaymentOut]
     notifications: list[NotificationOut]
-    refunds: list[RefundOut]
+    refunds: list[FinanceRefundOut]
     approvals: list[ApprovalOut]
     anomalies: list[AnomalyOut]
-    his_receipt_number: str | None
 
 
 class RefundStatistic(Schema):
@@ -201,6 +247,7 @@ class ApprovalLevelOut(Schema):
     level: int
     min_amount_fen: int
     role_code: str
+    role_name: str = Field(description="角色名称（财务主管…）")
 
 
 class RefundAuthorityIn(Payload):

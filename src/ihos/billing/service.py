@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihos.audit import service as audit
 from ihos.auth.caller import Caller
 from ihos.backoffice.rules import get_rule
-from ihos.billing import anomalies, channels, numbers
+from ihos.billing import anomalies, channels, numbers, repository
 from ihos.config import get_settings
 from ihos.db import insert_unique
 from ihos.errors import Conflict, Forbidden, NotFound, Recorder, ServiceUnavailable
@@ -82,6 +82,33 @@ class PricingUnavailable(ServiceUnavailable):
     default_message = "暂时无法计算费用，请稍后再试"
 
 
+class PayerMismatch(Forbidden):
+    code = "payer_mismatch"
+    default_message = "付款账户与当前登录的账户不符，请重新登录后再支付"
+
+
+class MiniProgramSignInRequired(Conflict):
+    code = "mini_program_sign_in_required"
+    default_message = "请在小程序中登录后再支付"
+
+
+class InsuranceRefused(Conflict):
+    code = "insurance_refused"
+    default_message = "医保未受理本次支付，请使用自费支付"
+
+
+# What a mini-program payment needs to name the payer, per channel: the sign-in provider whose id the
+# channel takes, what to tell a patient who did not sign in that way, and what to tell a system client.
+MINI_PROGRAM_PAYERS = {
+    "wechat": ("wechat", "请在微信小程序中登录后再支付", "小程序支付须提供付款人的微信 openid"),
+    "alipay": ("alipay", "请在支付宝小程序中登录后再支付", "小程序支付须提供付款人的支付宝用户标识"),
+}
+MINI_PROGRAM_SCENES = ("mini_program", "jsapi")
+# Insurance refusals the patient can act on (use self-pay, authorise again): said as the insurance says
+# them, not as "unavailable".
+INSURANCE_REFUSALS = frozenset({"not_insured", "name_mismatch", "authorisation_invalid"})
+
+
 @dataclass(frozen=True)
 class LineIn:
     item_code: str
@@ -90,9 +117,19 @@ class LineIn:
     unit_price_fen: int
 
 
-# What each business does once its order is paid and the HIS has confirmed (booking confirmed, bill paid…).
+# What each business does once its order is paid (a booking secures its slot at once), and once the HIS
+# has confirmed the write-back (a clinic bill is settled, a registration gets its HIS number).
 BusinessHook = Callable[[AsyncSession, Order], Awaitable[None]]
+_on_paid: dict[str, BusinessHook] = {}
 _on_confirmed: dict[str, BusinessHook] = {}
+
+
+def on_paid(business_kind: str) -> Callable[[BusinessHook], BusinessHook]:
+    def register(hook: BusinessHook) -> BusinessHook:
+        _on_paid[business_kind] = hook
+        return hook
+
+    return register
 
 
 def on_paid_and_confirmed(business_kind: str) -> Callable[[BusinessHook], BusinessHook]:
@@ -118,6 +155,7 @@ async def create_order(
     description: str,
     lines: Sequence[LineIn],
     insured: bool = False,
+    expires_at: datetime | None = None,
 ) -> Order:
     """An order priced by the hospital's intranet pricing service (SY-01: amounts only, never why)."""
     items = tuple(PricedItem(line.item_code, line.name, line.quantity, line.unit_price_fen) for line in lines)
@@ -142,7 +180,8 @@ async def create_order(
         self_pay_fen=quote.self_pay_fen,
         is_insured=quote.is_insured,
         quote_id=quote.quote_id,
-        expires_at=now() + hold,
+        # An order for a held place must not outlive the hold: the caller gives the hold's end.
+        expires_at=min(expires_at, now() + hold) if expires_at else now() + hold,
     )
     await _insert_with_fresh_number(session, order)
     for line in lines:
@@ -217,6 +256,7 @@ async def pay(
         raise OrderNotPayable()
     if order.expires_at <= now():
         raise OrderExpired()
+    payer = await _payer(session, caller, payer, channel_name=channel_name, scene=scene)
     channel = channels.get_channel(channel_name, session)
     claim = (
         await _insurance_claim(session, order, insurance_authorisation)
@@ -237,6 +277,8 @@ async def pay(
     try:
         prepay = await channel.create_prepay(request)
     except ChannelError as exc:
+        if channel_name == "insurance" and exc.code in INSURANCE_REFUSALS:
+            raise InsuranceRefused(exc.message, details={"channel_code": exc.code}) from exc
         raise PaymentUnavailable(details={"channel_code": exc.code}) from exc
     if prepay.insurance is not None:
         # The split is what the insurance answered (6202), never what the client or the quote said.
@@ -248,6 +290,9 @@ async def pay(
             "settlement_id": prepay.insurance.settlement_id,
             **prepay.insurance.fields,
         }
+    dropped_split = prepay.insurance is None and order.is_insured
+    if dropped_split:
+        _drop_insurance_split(order)
     session.add(
         PaymentAttempt(
             order_id=order.id, channel=channel_name, scene=scene, channel_reference=prepay.channel_reference
@@ -266,9 +311,45 @@ async def pay(
         "order.pay",
         target_kind="orders",
         target_id=order.order_number,
-        details={"channel": channel_name, "scene": scene},
+        details={"channel": channel_name, "scene": scene}
+        | ({"insurance_split_dropped": True} if dropped_split else {}),
     )
     return prepay
+
+
+async def _payer(
+    session: AsyncSession, caller: Caller, given: Payer, *, channel_name: str, scene: Scene
+) -> Payer:
+    """Who pays, as the channel knows them. A patient pays as the account they signed in with: its
+    WeChat openid or Alipay user id come from their sign-in, never from the app (an id of someone else's
+    is refused). A system client names the payer itself."""
+    payer = given
+    if caller.is_patient:
+        own = await repository.external_logins(session, caller.subject_id)
+        for provider, sent in (("wechat", given.wechat_openid), ("alipay", given.alipay_user_id)):
+            if sent and sent != own.get(provider):
+                raise PayerMismatch()
+        payer = Payer(
+            wechat_openid=own.get("wechat"),
+            alipay_user_id=own.get("alipay"),
+            client_address=given.client_address,
+        )
+    needed = MINI_PROGRAM_PAYERS.get(channel_name)
+    if scene in MINI_PROGRAM_SCENES and needed is not None:
+        provider, to_patient, to_system = needed
+        if not (payer.wechat_openid if provider == "wechat" else payer.alipay_user_id):
+            raise MiniProgramSignInRequired(to_patient if caller.is_patient else to_system)
+    return payer
+
+
+def _drop_insurance_split(order: Order) -> None:
+    """Another channel collects the whole payable amount: the split an earlier insurance attempt answered
+    no longer describes the order. The platform's references (payOrdId, payToken) stay, so that the
+    insurance order can still be queried, closed or refunded."""
+    order.is_insured = False
+    order.insurance_fund_fen = 0
+    order.personal_account_fen = 0
+    order.self_pay_fen = order.payable_fen
 
 
 def spread_discount(amounts: Sequence[int], discount_fen: int) -> list[int]:
@@ -438,6 +519,9 @@ async def _applied(
             order=order,
             details={"expected_fen": order.payable_fen, "paid_fen": result.amount_fen},
         )
+    paid_hook = _on_paid.get(order.business_kind)
+    if paid_hook is not None:
+        await paid_hook(session, order)
     await enqueue(session, HIS_WRITE_BACK_JOB, {"order_id": str(order.id)}, dedupe_key=f"his:{order.id}")
     await audit.record(
         session,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -37,6 +38,7 @@ from ihos.integrations.payment.insurance.sandbox import (
     InsuranceSandboxError,
     control,
     hospital_party,
+    issue_authorisation,
     platform_party,
     sandbox_config,
 )
@@ -73,6 +75,7 @@ def request(
     lines: tuple[FeeLine, ...] = (CONSULTATION,),
     amount_fen: int | None = None,
     expires_in: timedelta = timedelta(minutes=30),
+    authorisation: str | None = None,
 ) -> PrepayRequest:
     return PrepayRequest(
         order_number=order_number,
@@ -82,7 +85,11 @@ def request(
         scene="h5",
         notify_url=NOTIFY_URL,
         insurance=InsuranceClaim(
-            insured_name=who[0], insured_id_number=who[1], medical_type="11", fee_lines=lines
+            insured_name=who[0],
+            insured_id_number=who[1],
+            medical_type="11",
+            fee_lines=lines,
+            authorisation=authorisation,
         ),
     )
 
@@ -216,6 +223,82 @@ class TestPrepay:
         assert rows
         assert ZHANG_WEI[1] not in repr(rows)
         assert ZHANG_WEI[0] not in repr(rows)
+
+
+@pytest.fixture
+def uploads(monkeypatch) -> list[dict[str, Any]]:
+    """The fee uploads (6201) the platform received, decrypted."""
+    received: list[dict[str, Any]] = []
+    upload = InsuranceSandbox._upload
+
+    async def keep(self: InsuranceSandbox, data: dict[str, Any]) -> dict[str, Any]:
+        received.append(data)
+        return await upload(self, data)
+
+    monkeypatch.setattr(InsuranceSandbox, "_upload", keep)
+    return received
+
+
+class TestAuthorisation:
+    """Online payment carries the patient's authorisation from the insurance e-voucher (支付授权码 payAuthNo)
+    in the fee upload (6201); the platform checks that it is the insured person's and still valid."""
+
+    async def test_it_works(self, session, uploads):
+        authorisation = issue_authorisation(ZHANG_WEI[1])
+
+        prepay = await channel(session).create_prepay(request(authorisation=authorisation))
+
+        assert prepay.insurance is not None
+        [upload] = uploads
+        assert (upload["payAuthNo"], upload["mdtrtCertType"]) == (authorisation, "01")
+        assert len(authorisation) <= 40
+
+    async def test_without_one_the_id_card_is_the_certificate(self, session, uploads):
+        await channel(session).create_prepay(request())
+
+        [upload] = uploads
+        assert upload["mdtrtCertType"] == "02" and "payAuthNo" not in upload
+
+    @pytest.mark.parametrize("whose", ["another person's", "forged", "malformed"])
+    async def test_a_wrong_one_is_refused(self, session, whose):
+        genuine = issue_authorisation(ZHANG_WEI[1])
+        authorisation = {
+            "another person's": issue_authorisation(LIU_YANG[1]),
+            "forged": genuine[:-1] + ("1" if genuine.endswith("0") else "0"),  # one digit of its MAC changed
+            "malformed": "not-an-authorisation",
+        }[whose]
+
+        with pytest.raises(ChannelError) as refused:
+            await channel(session).create_prepay(request(authorisation=authorisation))
+
+        assert (refused.value.code, refused.value.retryable) == ("authorisation_invalid", False)
+        assert refused.value.message == "医保电子凭证授权已失效，请重新授权后再支付"
+        assert await session.scalar(select(SandboxInsuranceOrder.id)) is None
+
+    async def test_an_expired_one_is_refused(self, session):
+        clock.freeze()
+        authorisation = issue_authorisation(ZHANG_WEI[1], valid_for=timedelta(minutes=5))
+        clock.travel(timedelta(minutes=5, seconds=1))
+
+        with pytest.raises(ChannelError) as refused:
+            await channel(session).create_prepay(
+                request(authorisation=authorisation, expires_in=timedelta(hours=1))
+            )
+
+        assert refused.value.code == "authorisation_invalid"
+        assert await session.scalar(select(SandboxInsuranceOrder.id)) is None
+
+    async def test_a_platform_that_requires_one(self, session):
+        with pytest.raises(ChannelError) as refused:
+            await channel(session, require_authorisation=True).create_prepay(request())
+
+        assert (refused.value.code, refused.value.message) == (
+            "authorisation_required",
+            "请先在医保电子凭证中授权后再支付",
+        )
+        assert await session.scalar(select(SandboxInsuranceOrder.id)) is None
+        authorised = request(authorisation=issue_authorisation(ZHANG_WEI[1]))
+        assert (await channel(session, require_authorisation=True).create_prepay(authorised)).insurance
 
 
 class TestPayment:

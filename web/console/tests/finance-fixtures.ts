@@ -6,11 +6,16 @@ export const REFUND_ID = '0192f0a0-0000-7000-8000-000000000010'
 export const CLERK = '0192f0a0-0000-7000-8000-0000000000a1'
 export const APPROVER = '0192f0a0-0000-7000-8000-0000000000a2'
 
-export function refund(overrides: Partial<Schema<'RefundOut'>> = {}): Schema<'RefundOut'> {
+export const SECOND_CLERK = '0192f0a0-0000-7000-8000-0000000000a3'
+
+export function refund(overrides: Partial<Schema<'FinanceRefundOut'>> = {}): Schema<'FinanceRefundOut'> {
   return {
     id: REFUND_ID,
     refund_number: 'R2026112714400099',
     order_id: '0192f0a0-0000-7000-8000-000000000001',
+    order_number: ORDER_NUMBER,
+    channel: 'wechat',
+    requested_by: { kind: 'staff', id: SECOND_CLERK, name: '朱浩', staff_number: 'F1002' },
     amount_fen: 1000,
     reason: '检查取消',
     state: 'pending_approval',
@@ -22,6 +27,7 @@ export function refund(overrides: Partial<Schema<'RefundOut'>> = {}): Schema<'Re
     submitted_at: null,
     succeeded_at: null,
     last_error: null,
+    rejection_note: null,
     ...overrides,
   }
 }
@@ -47,7 +53,10 @@ export function paidOrder(overrides: Partial<Schema<'OrderDetail'>> = {}): Schem
     created_at: '2026-11-27T06:30:00Z',
     expires_at: '2026-11-27T06:45:00Z',
     paid_at: '2026-11-27T06:31:00Z',
+    closed_at: null,
     his_state: 'written',
+    his_receipt_number: 'SF20261127000123',
+    his_written_at: '2026-11-27T06:31:05Z',
     patient_name: '张*',
     lines: [
       { item_code: 'JC0001', name: '血常规', quantity: 1, unit_price_fen: 2500, amount_fen: 2500 },
@@ -106,13 +115,13 @@ export function paidOrder(overrides: Partial<Schema<'OrderDetail'>> = {}): Schem
         refund_id: REFUND_ID,
         level: 1,
         approver_id: APPROVER,
+        approver: { id: APPROVER, name: '秦磊', staff_number: 'F2001' },
         decision: 'approved',
         note: '同意',
         decided_at: '2026-11-27T06:45:00Z',
       },
     ],
     anomalies: [],
-    his_receipt_number: 'SF20261127000123',
     ...overrides,
   }
 }

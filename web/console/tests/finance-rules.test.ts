@@ -12,10 +12,10 @@ import {
   orderQuery,
   refundQuery,
 } from '@/views/finance/query'
-import { approvalLevelLabel, refundableFen, refundButtons } from '@/views/finance/refunds'
+import { approvalLevelLabel, isOwnRequest, refundableFen, refundButtons, requesterLabel } from '@/views/finance/refunds'
 import { statisticsChart, totals } from '@/views/finance/statistics'
 
-import { authority, paidOrder, refund } from './finance-fixtures'
+import { authority, CLERK, paidOrder, refund } from './finance-fixtures'
 
 describe('approvalLevelLabel', () => {
   it('names the level a refund waits for, out of how many', () => {
@@ -24,8 +24,8 @@ describe('approvalLevelLabel', () => {
     expect(approvalLevelLabel(refund({ levels_required: 1, levels_approved: 0 }))).toBe('第1级/共1级')
   })
 
-  it('adds the role that approves that level when the chain is known', () => {
-    const roleOf = (level: number) => (level === 1 ? 'finance' : 'finance_supervisor')
+  it('adds the name of the role that approves that level when the chain is known', () => {
+    const roleOf = (level: number) => (level === 1 ? '财务' : '财务主管')
     expect(approvalLevelLabel(refund({ levels_required: 2, levels_approved: 1 }), roleOf)).toBe('第2级/共2级 · 财务主管')
     expect(approvalLevelLabel(refund({ levels_required: 2, levels_approved: 0 }), () => null)).toBe('第1级/共2级')
   })
@@ -50,6 +50,28 @@ describe('refundButtons', () => {
       expect(refundButtons(refund({ state }), authority())).toEqual({ approve: false, reject: false, execute: true })
       expect(refundButtons(refund({ state }), authority({ may_execute: false })).execute).toBe(false)
     }
+  })
+
+  it('offers nothing on the user’s own request', () => {
+    const mine = refund({ requested_by: { kind: 'staff', id: CLERK, name: '孙悦', staff_number: 'F1001' } })
+    const none = { approve: false, reject: false, execute: false }
+    expect(isOwnRequest(mine, authority())).toBe(true)
+    expect(refundButtons(mine, authority())).toEqual(none)
+    expect(refundButtons({ ...mine, state: 'approved' }, authority())).toEqual(none)
+    // A patient's request, or a colleague's, is someone else's.
+    expect(isOwnRequest(refund(), authority())).toBe(false)
+    const patients = refund({ requested_by: { kind: 'patient', id: CLERK, name: '139****0001', staff_number: null } })
+    expect(refundButtons(patients, authority())).toMatchObject({ approve: true })
+  })
+
+  it('names who asked', () => {
+    expect(requesterLabel(refund())).toBe('朱浩（F1002）')
+    expect(requesterLabel(refund({ requested_by: { kind: 'patient', id: 'a', name: '139****0001', staff_number: null } }))).toBe(
+      '患者 139****0001',
+    )
+    expect(requesterLabel(refund({ is_automatic: true, requested_by: { kind: 'system', id: null, name: '系统', staff_number: null } }))).toBe(
+      '系统（自动退款）',
+    )
   })
 
   it('offers nothing without an authority, or once a refund is under way or done', () => {
@@ -86,6 +108,7 @@ describe('refundableFen', () => {
       note: null,
       created_at: '2026-11-27T06:33:00Z',
       handled_at: null,
+      handled_by: null,
     }
     expect(refundableFen(paidOrder({ state: 'paid', refunds: [surplus], anomalies: [anomaly] }))).toBe(3500)
     // An automatic refund of the order's own payment (a cancelled service) does count.

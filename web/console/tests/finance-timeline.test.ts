@@ -42,12 +42,30 @@ describe('buildTimeline', () => {
     expect(events.find((event) => event.kind === 'payment')!.title).toBe('支付成功 ¥35.00（微信）')
   })
 
-  it('puts the HIS receipt, which has no time of its own, right after the payment notification', () => {
+  it('shows when the HIS registered the charge, with its receipt number', () => {
     const events = buildTimeline(paidOrder())
     const his = events.find((event) => event.kind === 'his')!
 
-    expect(his).toMatchObject({ at: null, type: 'success', title: 'HIS 已登记收费', lines: ['HIS 收据号：SF20261127000123'] })
+    expect(his).toMatchObject({
+      at: '2026-11-27T06:31:05Z',
+      type: 'success',
+      title: 'HIS 已登记收费',
+      lines: ['HIS 收据号：SF20261127000123'],
+    })
     expect(events[events.indexOf(his) - 1]!.lines[0]).toBe('验签通过 · 已入账')
+  })
+
+  it('puts a registration without its time right after the payment notification', () => {
+    const events = buildTimeline(paidOrder({ his_written_at: null }))
+    const his = events.find((event) => event.kind === 'his')!
+
+    expect(his.at).toBeNull()
+    expect(events[events.indexOf(his) - 1]!.lines[0]).toBe('验签通过 · 已入账')
+  })
+
+  it('never shows the registration before the payment it registers', () => {
+    const events = buildTimeline(paidOrder({ his_written_at: '2026-11-27T06:31:01Z' }))
+    expect(events[events.findIndex((event) => event.kind === 'his') - 1]!.lines[0]).toBe('验签通过 · 已入账')
   })
 
   it('shows a write-back still waiting for the HIS', () => {
@@ -60,12 +78,20 @@ describe('buildTimeline', () => {
     expect(kinds(buildTimeline(unpaid))).toEqual(['created', 'attempt'])
   })
 
-  it('names each approval level and the approver', () => {
-    const names = { staff: (id: string) => (id === APPROVER ? '朱浩（F1002）' : null) }
-    const approval = buildTimeline(paidOrder(), names).find((event) => event.kind === 'approval')!
+  it('names each approval level and the approver, as the server names them', () => {
+    const approval = buildTimeline(paidOrder()).find((event) => event.kind === 'approval')!
 
     expect(approval).toMatchObject({ title: '第1级/共1级 审批通过', type: 'success' })
-    expect(approval.lines).toEqual(['审批人：朱浩（F1002）', '意见：同意'])
+    expect(approval.lines).toEqual(['审批人：秦磊（F2001）', '意见：同意'])
+  })
+
+  it('names who asked for a refund', () => {
+    const asked = buildTimeline(paidOrder()).find((event) => event.kind === 'refund')!
+    expect(asked.lines[2]).toBe('申请人：朱浩（F1002） · 需 1 级审批')
+    const byPatient = buildTimeline(
+      paidOrder({ refunds: [refund({ requested_by: { kind: 'patient', id: 'acc', name: '139****0001', staff_number: null } })] }),
+    ).find((event) => event.kind === 'refund')!
+    expect(byPatient.lines[2]).toContain('申请人：患者 139****0001')
   })
 
   it('marks a rejection in red with its note', () => {
@@ -73,14 +99,30 @@ describe('buildTimeline', () => {
       state: 'paid',
       refunds: [refund({ state: 'rejected', levels_required: 2, levels_approved: 1 })],
       approvals: [
-        { refund_id: refund().id, level: 1, approver_id: APPROVER, decision: 'approved', note: null, decided_at: '2026-11-27T06:45:00Z' },
-        { refund_id: refund().id, level: 2, approver_id: 'x', decision: 'rejected', note: '金额有误', decided_at: '2026-11-27T06:46:00Z' },
+        {
+          refund_id: refund().id,
+          level: 1,
+          approver_id: APPROVER,
+          approver: { id: APPROVER, name: '秦磊', staff_number: 'F2001' },
+          decision: 'approved',
+          note: null,
+          decided_at: '2026-11-27T06:45:00Z',
+        },
+        {
+          refund_id: refund().id,
+          level: 2,
+          approver_id: 'x',
+          approver: { id: 'x', name: '周敏', staff_number: 'F3001' },
+          decision: 'rejected',
+          note: '金额有误',
+          decided_at: '2026-11-27T06:46:00Z',
+        },
       ],
     })
     const approvals = buildTimeline(order).filter((event) => event.kind === 'approval')
 
     expect(approvals.map((event) => event.title)).toEqual(['第1级/共2级 审批通过', '第2级/共2级 审批驳回'])
-    expect(approvals[1]).toMatchObject({ type: 'danger', lines: ['审批人：（未知工作人员）', '意见：金额有误'] })
+    expect(approvals[1]).toMatchObject({ type: 'danger', lines: ['审批人：周敏（F3001）', '意见：金额有误'] })
   })
 
   it('shows a refused refund after it was sent, with the channel’s reason', () => {
@@ -109,6 +151,7 @@ describe('buildTimeline', () => {
           note: '已与渠道核对',
           created_at: '2026-11-27T06:31:03Z',
           handled_at: '2026-11-27T08:00:00Z',
+          handled_by: { id: APPROVER, name: '秦磊', staff_number: 'F2001' },
         },
       ],
     })
@@ -116,12 +159,18 @@ describe('buildTimeline', () => {
     const anomaly = events.find((event) => event.kind === 'anomaly')!
 
     expect(anomaly).toMatchObject({ type: 'danger', title: '异常：支付金额与订单不符', lines: ['应付金额：¥35.00', '实收金额：¥34.00'] })
-    expect(events.at(-1)).toMatchObject({ kind: 'anomaly_handled', lines: ['意见：已与渠道核对'] })
+    expect(events.at(-1)).toMatchObject({ kind: 'anomaly_handled', lines: ['处理人：秦磊（F2001）', '意见：已与渠道核对'] })
   })
 
-  it('ends a closed order with its closing', () => {
+  it('ends a closed order with its closing, at the time it closed', () => {
     const closed = paidOrder({ state: 'closed', his_state: 'none', payments: [], notifications: [], refunds: [], approvals: [], paid_at: null })
-    expect(buildTimeline(closed).at(-1)).toMatchObject({ kind: 'closed', title: '已关闭', at: null })
+    expect(buildTimeline({ ...closed, closed_at: '2026-11-27T06:45:30Z' }).at(-1)).toMatchObject({
+      kind: 'closed',
+      title: '已关闭',
+      at: '2026-11-27T06:45:30Z',
+    })
+    // An order cancelled with its business has no closing time of its own.
+    expect(buildTimeline({ ...closed, state: 'cancelled' }).at(-1)).toMatchObject({ kind: 'closed', at: null })
   })
 
   it('shows a second payment as surplus to be returned', () => {

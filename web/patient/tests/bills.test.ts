@@ -1,9 +1,6 @@
-import { beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
-import { configureRequest } from '@/api/request'
-import { findBill, forgetBills, linesOf, rememberBills, type ClinicBill } from '@/stores/bills'
-
-import { fakeUni } from './fake-uni'
+import { linesOf, type ClinicBill } from '@/stores/bills'
 
 const BILL: ClinicBill = {
   id: 'b1',
@@ -21,37 +18,11 @@ const BILL: ClinicBill = {
   billed_at: '2026-11-27T01:30:00Z',
 }
 
-describe('the bills remembered for the cashier', () => {
-  beforeEach(() => {
-    forgetBills()
-    configureRequest({ baseUrl: 'https://ihos.test', platform: 'h5' })
-  })
-
+describe('a bill’s lines', () => {
   it('reads the lines the HIS sent', () => {
     expect(linesOf(BILL).map((line) => [line.name, line.quantity, line.amount_fen])).toEqual([
       ['血常规', 1, 2500],
       ['尿常规', 2, 1000],
     ])
-  })
-
-  it('finds a listed bill without asking the server again', async () => {
-    rememberBills([BILL])
-    expect(await findBill('CB20261127000001')).toBe(BILL)
-    expect(fakeUni.request).not.toHaveBeenCalled()
-  })
-
-  it('asks the pending list for a bill it does not know (the page was reloaded)', async () => {
-    fakeUni.request.mockImplementation((options: { url: string; success: (response: unknown) => void }) =>
-      options.success({ statusCode: 200, data: [BILL] }),
-    )
-    expect((await findBill('CB20261127000001'))?.id).toBe('b1')
-    expect(fakeUni.request.mock.calls[0][0].url).toBe('https://ihos.test/api/v1/me/clinic-bills')
-    expect(await findBill('CB-other')).toBeNull()
-  })
-
-  it('does without when the list cannot be had', async () => {
-    fakeUni.request.mockImplementation((options: { fail: (error: unknown) => void }) => options.fail({ errMsg: 'request:fail' }))
-    expect(await findBill('CB20261127000001')).toBeNull()
-    expect(fakeUni.showToast).not.toHaveBeenCalled()
   })
 })

@@ -5,6 +5,7 @@ import {
   channelKey,
   channelsFor,
   HISTORY_TABS,
+  historyState,
   nextDetailRefresh,
   nextPaymentCheck,
   orderStateKey,
@@ -146,5 +147,13 @@ describe('the spending history tabs', () => {
     expect(new Set(states).size).toBe(states.length)
     expect(states.sort()).toEqual(['cancelled', 'closed', 'created', 'paid', 'partially_refunded', 'paying', 'refunded'])
     expect(HISTORY_TABS[0]).toMatchObject({ key: 'all', states: [] })
+  })
+
+  it('asks the server for all the states of a tab at once', () => {
+    expect(historyState('all')).toBeUndefined()
+    expect(historyState('unpaid')).toBe('created,paying')
+    expect(historyState('refunded')).toBe('partially_refunded,refunded')
+    expect(historyState('paid')).toBe('paid')
+    expect(historyState('unknown')).toBeUndefined()
   })
 })

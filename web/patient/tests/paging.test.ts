@@ -1,87 +1,67 @@
 import { describe, expect, it, vi } from 'vitest'
 
-import { MergedPager, type PageOf } from '@/utils/paging'
+import { Pager, type PageOf } from '@/utils/paging'
 
 interface Item {
   id: string
-  at: number
 }
 
-/** A server list per state, newest first, answered a page at a time. */
-function server(lists: Record<string, number[]>, pageSize: number) {
-  const fetchPage = vi.fn(async (key: string, page: number): Promise<PageOf<Item>> => {
-    const all = (lists[key] ?? []).map((at) => ({ id: `${key}${at}`, at }))
-    return { items: all.slice((page - 1) * pageSize, page * pageSize), total: all.length }
-  })
-  return fetchPage
+/** A server list, newest first, answered a page at a time. */
+function server(ids: string[], pageSize: number) {
+  return vi.fn(async (page: number): Promise<PageOf<Item>> => ({
+    items: ids.slice((page - 1) * pageSize, page * pageSize).map((id) => ({ id })),
+    total: ids.length,
+  }))
 }
 
-const ats = (items: Item[]) => items.map((item) => item.at)
+const ids = (items: Item[]) => items.map((item) => item.id)
 
-describe('MergedPager', () => {
-  it('pages through one list as the server does', async () => {
-    const fetchPage = server({ '': [9, 8, 7, 6, 5] }, 2)
-    const pager = new MergedPager<Item>([''], fetchPage, (item) => item.at)
+describe('Pager', () => {
+  it('pages through the list as the server does', async () => {
+    const fetchPage = server(['e', 'd', 'c', 'b', 'a'], 2)
+    const pager = new Pager<Item>(fetchPage, (item) => item.id)
+    expect(pager.hasMore).toBe(true)
     await pager.start()
-    expect(ats(pager.items)).toEqual([9, 8])
+    expect(ids(pager.items)).toEqual(['e', 'd'])
     expect(pager.hasMore).toBe(true)
     await pager.more()
     await pager.more()
-    expect(ats(pager.items)).toEqual([9, 8, 7, 6, 5])
+    expect(ids(pager.items)).toEqual(['e', 'd', 'c', 'b', 'a'])
     expect(pager.hasMore).toBe(false)
     expect(pager.total).toBe(5)
+    await pager.more() // nothing left: no request
+    expect(fetchPage).toHaveBeenCalledTimes(3)
   })
 
-  it('merges two lists newest first, showing only what no unread item can precede', async () => {
-    const fetchPage = server({ created: [10, 4, 3], paying: [9, 8, 7, 2] }, 2)
-    const pager = new MergedPager<Item>(['created', 'paying'], fetchPage, (item) => item.at)
+  it('handles an empty list', async () => {
+    const pager = new Pager<Item>(server([], 2), (item) => item.id)
     await pager.start()
-    // created read [10, 4], paying read [9, 8]: paying's unread items may be newer than 4.
-    expect(ats(pager.items)).toEqual([10, 9, 8])
-
-    await pager.more() // paying's page 2 (its last read, 8, is the newest boundary)
-    expect(fetchPage).toHaveBeenLastCalledWith('paying', 2)
-    expect(ats(pager.items)).toEqual([10, 9, 8, 7, 4, 2].filter((at) => at >= 4))
-
-    while (pager.hasMore) await pager.more()
-    expect(ats(pager.items)).toEqual([10, 9, 8, 7, 4, 3, 2])
-    expect(pager.total).toBe(7)
-  })
-
-  it('shows nothing twice and never reorders what was shown', async () => {
-    const created = [20, 17, 15, 11, 6, 1]
-    const paying = [19, 18, 16, 14, 13, 12, 5]
-    const pager = new MergedPager<Item>(['created', 'paying'], server({ created, paying }, 2), (item) => item.at)
-    await pager.start()
-    let shown = ats(pager.items)
-    while (pager.hasMore) {
-      await pager.more()
-      const now = ats(pager.items)
-      expect(now.slice(0, shown.length)).toEqual(shown)
-      shown = now
-    }
-    expect(shown).toEqual([...created, ...paying].sort((a, b) => b - a))
-  })
-
-  it('handles empty lists', async () => {
-    const pager = new MergedPager<Item>(['a', 'b'], server({ b: [3] }, 2), (item) => item.at)
-    await pager.start()
-    expect(ats(pager.items)).toEqual([3])
+    expect(pager.items).toEqual([])
     expect(pager.hasMore).toBe(false)
-    await pager.more() // nothing to read: no request
-    expect(pager.total).toBe(1)
+  })
+
+  it('shows nothing twice when a newer item pushed one onto the next page', async () => {
+    const fetchPage = vi
+      .fn<(page: number) => Promise<PageOf<Item>>>()
+      .mockResolvedValueOnce({ items: [{ id: 'c' }, { id: 'b' }], total: 3 })
+      // 'd' came in meanwhile: page 2 now starts with 'b'
+      .mockResolvedValueOnce({ items: [{ id: 'b' }, { id: 'a' }], total: 4 })
+    const pager = new Pager<Item>(fetchPage, (item) => item.id)
+    await pager.start()
+    await pager.more()
+    expect(ids(pager.items)).toEqual(['c', 'b', 'a'])
   })
 
   it('stops reading a list that shrank meanwhile', async () => {
     const fetchPage = vi
-      .fn<(key: string, page: number) => Promise<PageOf<Item>>>()
-      .mockResolvedValueOnce({ items: [{ id: 'x', at: 5 }], total: 3 })
+      .fn<(page: number) => Promise<PageOf<Item>>>()
+      .mockResolvedValueOnce({ items: [{ id: 'x' }], total: 3 })
       .mockResolvedValueOnce({ items: [], total: 1 })
-    const pager = new MergedPager<Item>([''], fetchPage, (item) => item.at)
+    const pager = new Pager<Item>(fetchPage, (item) => item.id)
     await pager.start()
     expect(pager.hasMore).toBe(true)
     await pager.more()
     expect(pager.hasMore).toBe(false)
-    expect(ats(pager.items)).toEqual([5])
+    expect(ids(pager.items)).toEqual(['x'])
   })
 })

@@ -8,7 +8,15 @@ import { fileURLToPath } from 'node:url'
 import { initPreContext, preJs } from '@dcloudio/uni-cli-shared'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 
-import { alipayOutcome, alipayTradeNo, h5Navigation, launchPayment, weixinFailureOutcome, webPayUrl } from '@/utils/payment'
+import {
+  alipayOutcome,
+  alipayTradeNo,
+  h5Navigation,
+  launchPayment,
+  weixinFailureOutcome,
+  webPayUrl,
+  type Prepay,
+} from '@/utils/payment'
 
 import { fakeUni } from './fake-uni'
 
@@ -46,26 +54,24 @@ describe('conditional compilation', () => {
 })
 
 describe('h5Navigation', () => {
-  it('opens the server’s own (demo) cashier page as it is', () => {
+  it('opens a page the server says to open', () => {
     const url = '/api/v1/sandbox/cashier/IH1?return_to=%2Fh5%2Fpages%2Forders%2Fdetail%3Fnumber%3DIH1'
-    expect(h5Navigation({ url, params: {} })).toEqual({ method: 'get', url })
-    // UnionPay's signed fields come along in demo mode too; the demo page is still just opened.
-    expect(h5Navigation({ url, params: { txnAmt: '3500' } })).toEqual({ method: 'get', url })
+    expect(h5Navigation({ url, method: 'get', fields: {} })).toEqual({ method: 'get', url })
+    const tenpay = 'https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=x'
+    expect(h5Navigation({ url: tenpay, method: 'get', fields: {} })).toEqual({ method: 'get', url: tenpay })
   })
 
-  it('opens a channel’s cashier link, and posts UnionPay’s signed form', () => {
-    expect(h5Navigation({ url: 'https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=x', params: {} })).toEqual({
-      method: 'get',
-      url: 'https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=x',
-    })
-    expect(h5Navigation({ url: 'https://gateway.95516.com/gateway/api/frontTransReq.do', params: { txnAmt: '3500' } })).toEqual({
+  it('posts the form the server says to post (UnionPay’s gateway)', () => {
+    const url = 'https://gateway.95516.com/gateway/api/frontTransReq.do'
+    expect(h5Navigation({ url, method: 'post', fields: { txnAmt: '3500' } })).toEqual({
       method: 'post',
-      url: 'https://gateway.95516.com/gateway/api/frontTransReq.do',
+      url,
+      fields: { txnAmt: '3500' },
     })
   })
 
   it('has nowhere to go without a URL', () => {
-    expect(h5Navigation({ url: null, params: {} })).toBeNull()
+    expect(h5Navigation({ url: null, method: null, fields: {} })).toBeNull()
   })
 })
 
@@ -99,6 +105,11 @@ describe('the mini-programs’ answers', () => {
   })
 })
 
+/** A prepay answer as the server gives it. */
+function prepay(changes: Partial<Prepay>): Prepay {
+  return { channel: 'wechat', params: {}, url: null, method: null, fields: {}, ...changes }
+}
+
 describe('launchPayment under the H5 build these tests run as', () => {
   afterEach(() => {
     vi.unstubAllGlobals()
@@ -108,7 +119,7 @@ describe('launchPayment under the H5 build these tests run as', () => {
   it('sends the window to the cashier page', async () => {
     const assign = vi.fn()
     vi.stubGlobal('window', { location: { assign } })
-    const result = await launchPayment({ channel: 'wechat', params: {}, url: '/api/v1/sandbox/cashier/IH1' })
+    const result = await launchPayment(prepay({ url: '/api/v1/sandbox/cashier/IH1', method: 'get' }))
     expect(result).toEqual({ outcome: 'left' })
     expect(assign).toHaveBeenCalledWith('/api/v1/sandbox/cashier/IH1')
   })
@@ -121,7 +132,9 @@ describe('launchPayment under the H5 build these tests run as', () => {
       body: { appendChild: vi.fn() },
     })
     const url = 'https://gateway.95516.com/gateway/api/frontTransReq.do'
-    const result = await launchPayment({ channel: 'unionpay', params: { orderId: 'IH1', txnAmt: '3500' }, url })
+    const result = await launchPayment(
+      prepay({ channel: 'unionpay', url, method: 'post', fields: { orderId: 'IH1', txnAmt: '3500' } }),
+    )
     expect(result).toEqual({ outcome: 'left' })
     expect(form).toMatchObject({ method: 'POST', action: url })
     expect(form.submit).toHaveBeenCalled()
@@ -132,6 +145,6 @@ describe('launchPayment under the H5 build these tests run as', () => {
   })
 
   it('fails without a page to go to', async () => {
-    expect(await launchPayment({ channel: 'wechat', params: {}, url: null })).toEqual({ outcome: 'failed', message: '' })
+    expect(await launchPayment(prepay({}))).toEqual({ outcome: 'failed', message: '' })
   })
 })

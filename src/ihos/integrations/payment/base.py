@@ -107,13 +107,15 @@ class InsuranceSplit:
 @dataclass(frozen=True)
 class Prepay:
     """What the patient's app needs to pay: ``params`` for wx.requestPayment / my.tradePay, or a
-    cashier ``url`` for H5."""
+    cashier ``url`` for H5, opened as a page (``get``) or by posting ``params`` as a form (``post``: the
+    UnionPay H5 gateway)."""
 
     channel: ChannelName
     channel_reference: str | None = None  # prepay_id, trade_no, tn, pay order id
     params: Mapping[str, str] = field(default_factory=dict)
     url: str | None = None
     insurance: InsuranceSplit | None = None
+    url_method: Literal["get", "post"] = "get"
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,7 @@ class TestPrepay:
 
         assert prepay.channel == "unionpay"
         assert prepay.params == {"tn": prepay.channel_reference}
+        assert (prepay.url, prepay.url_method) == (None, "get")
         assert prepay.channel_reference is not None and len(prepay.channel_reference) == 21
         order = (
             await session.scalars(
@@ -203,6 +204,7 @@ class TestPrepay:
         prepay = await unionpay_channel(session).create_prepay(request)
 
         assert prepay.url == "https://gateway.unionpay.sandbox.ihos.invalid/gateway/api/frontTransReq.do"
+        assert prepay.url_method == "post"  # the browser posts the signed fields to the gateway
         assert prepay.params["orderId"] == request.order_number
         assert prepay.params["channelType"] == "08"
         public_key = sandbox_pki().merchant_certificate.public_key()

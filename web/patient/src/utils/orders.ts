@@ -13,6 +13,9 @@ import { backoff } from './polling'
 import type { Platform } from './platform'
 
 export type Order = Schema<'OrderOut'>
+/** One order as its page shows it: whom it is for and its lines, besides the order. */
+export type OrderDetail = Schema<'PatientOrderDetail'>
+export type OrderLine = Schema<'OrderLineOut'>
 export type Refund = Schema<'RefundOut'>
 export type Channel = Schema<'ChannelOut'>
 export type ChannelName = Schema<'PayIn'>['channel']
@@ -124,7 +127,10 @@ export function nextDetailRefresh(
   return null
 }
 
-/** The order states behind each tab of the spending history; an empty list is every order. */
+/**
+ * The order states behind each tab of the spending history; an empty list is every order. The server takes
+ * several states at once (`state=partially_refunded,refunded`).
+ */
 export const HISTORY_TABS: { key: string; label: MessageKey; states: string[] }[] = [
   { key: 'all', label: 'orders.tab.all', states: [] },
   { key: 'unpaid', label: 'orders.tab.unpaid', states: ['created', 'paying'] },
@@ -132,3 +138,9 @@ export const HISTORY_TABS: { key: string; label: MessageKey; states: string[] }[
   { key: 'refunded', label: 'orders.tab.refunded', states: ['partially_refunded', 'refunded'] },
   { key: 'closed', label: 'orders.tab.closed', states: ['closed', 'cancelled'] },
 ]
+
+/** The `state` query of a history tab: its states separated by commas, or nothing for every order. */
+export function historyState(key: string): string | undefined {
+  const states = HISTORY_TABS.find((tab) => tab.key === key)?.states ?? []
+  return states.length ? states.join(',') : undefined
+}

@@ -1,13 +1,13 @@
 /**
  * Opening a payment channel's own screen with what the server's prepay answered
- * (POST /api/v1/me/orders/{order_number}/pay → `{ channel, params, url }`).
+ * (POST /api/v1/me/orders/{order_number}/pay → `{ channel, params, url, method, fields }`).
  *
  * - WeChat mini-program: `wx.requestPayment` with `params` (timeStamp, nonceStr, package, signType, paySign).
  * - Alipay mini-program: `my.tradePay` with `tradeNO`; the Alipay channel answers `params.tradeNO` (the
  *   trade_no of alipay.trade.create).
- * - H5: the window goes to `url`, the channel's cashier page (in demo mode the server's own demo cashier),
- *   which sends the patient back to the order detail page. UnionPay's H5 gateway takes a signed form
- *   posted by the browser: an absolute `url` with `params` is posted as a form.
+ * - H5: the server says how its `url` is opened: `method: 'get'` sends the window to it (the channel's
+ *   cashier page, in demo mode the server's own demo cashier), `'post'` posts `fields` to it as a form
+ *   (UnionPay's H5 gateway). Either page sends the patient back to the order detail page.
  * - A mini-program following a `url` (the medical-insurance cashier) opens it in a web-view page.
  *
  * Each build keeps only its own branch (uni-app conditional compilation).
@@ -27,12 +27,12 @@ export type LaunchResult =
   | { outcome: 'cancelled' }
   | { outcome: 'failed'; message: string }
 
-/** Where a `url` of the prepay answer is opened: same-origin paths are read as they are, others posted when they come with fields. */
-export function h5Navigation(prepay: Pick<Prepay, 'url' | 'params'>): { method: 'get' | 'post'; url: string } | null {
-  if (!prepay.url) return null
-  const isOwnPage = prepay.url.startsWith('/')
-  const hasFields = Object.keys(prepay.params ?? {}).length > 0
-  return { method: !isOwnPage && hasFields ? 'post' : 'get', url: prepay.url }
+/** Where the window goes for a prepay answer, as the server said: a page to open, or a form to post. */
+export function h5Navigation(
+  prepay: Pick<Prepay, 'url' | 'method' | 'fields'>,
+): { method: 'get'; url: string } | { method: 'post'; url: string; fields: Record<string, string> } | null {
+  if (!prepay.url || !prepay.method) return null
+  return prepay.method === 'post' ? { method: 'post', url: prepay.url, fields: prepay.fields } : { method: 'get', url: prepay.url }
 }
 
 /** Alipay's trade number for my.tradePay, whichever name it comes under. */
@@ -109,7 +109,7 @@ export function launchPayment(prepay: Prepay): Promise<LaunchResult> {
     const target = h5Navigation(prepay)
     if (target) {
       handled = true
-      if (target.method === 'post') postForm(target.url, prepay.params)
+      if (target.method === 'post') postForm(target.url, target.fields)
       else window.location.assign(target.url)
       resolve({ outcome: 'left' })
     }

@@ -44,6 +44,10 @@ from ihos.kit.time import now
 log = logging.getLogger(__name__)
 
 ID_CARD = "01"  # 证件类型: 居民身份证
+# 就诊凭证类型 (mdtrtCertType): the insurance e-voucher (医保电子凭证), whose authorisation gives the
+# payAuthNo of an online payment; or the resident ID card when there is none.
+CERTIFICATE_E_VOUCHER = "01"
+CERTIFICATE_ID_CARD = "02"
 # ordStas → what it means for the order (national dictionary of 6301's order states).
 ORDER_STATES: dict[str, PaymentState] = {
     "0": "pending",  # 已保存
@@ -135,6 +139,9 @@ class InsuranceChannel:
 
     def _fee_upload(self, request: PrepayRequest, claim: InsuranceClaim) -> dict[str, Any]:
         moment = envelope.timestamp_of(now())
+        # Online payment: the patient's authorisation in the e-voucher (支付授权码 payAuthNo) goes with
+        # the fee details, and names the e-voucher as the certificate of the visit.
+        authorised = {"payAuthNo": claim.authorisation} if claim.authorisation else {}
         return {
             "orgCodg": self.org_code,
             "medOrgOrd": request.order_number,
@@ -142,6 +149,8 @@ class InsuranceChannel:
             "idNo": claim.insured_id_number,
             "userName": claim.insured_name,
             "idType": ID_CARD,
+            "mdtrtCertType": CERTIFICATE_E_VOUCHER if authorised else CERTIFICATE_ID_CARD,
+            **authorised,
             "medType": claim.medical_type,
             "feeType": "01",
             "psnSetlway": "01",  # 按项目结算

@@ -36,6 +36,8 @@ REFUSALS: dict[int, tuple[str, str, bool]] = {
     3005: ("amount_mismatch", "费用明细与总金额不符", False),
     3006: ("refund_refused", "医保退费未被受理", False),
     3007: ("order_expired", "医保订单已过期，请重新下单", False),
+    3008: ("authorisation_invalid", "医保电子凭证授权已失效，请重新授权后再支付", False),
+    3009: ("authorisation_required", "请先在医保电子凭证中授权后再支付", False),
     9999: ("busy", UNAVAILABLE, True),
 }
 

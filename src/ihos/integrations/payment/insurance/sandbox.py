@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hmac
 import io
 import json
 import logging
@@ -48,7 +49,7 @@ from ihos.kit.ids import digits
 from ihos.kit.time import local_now, now, start_of_local_day
 from ihos.models.sandbox_hospital import SandboxInsuranceOrder, SandboxInsuranceRefund
 from ihos.security.fields import blind_index
-from ihos.security.gm import SM2PrivateKey, sm3
+from ihos.security.gm import SM2PrivateKey, hmac_sm3, sm3
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,9 @@ DEFAULT_ORDER_LIFETIME = timedelta(minutes=30)
 # The interfaces that change something: a lost answer matters only for them.
 ACTIONS = frozenset(envelope.PATHS[number] for number in ("6201", "6202", "6203", "6401"))
 _ORDER_NUMBER = re.compile(r"^[A-Za-z0-9]{1,32}$")
+# A payAuthNo the sandbox gave: "AUTH", when it expires (Unix seconds), and a MAC binding both to the person.
+_AUTHORISATION = re.compile(r"^AUTH(\d{10})([0-9a-f]{24})$")
+AUTHORISATION_LIFETIME = timedelta(minutes=30)
 _REFUND_NUMBER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -271,6 +275,7 @@ class InsuranceSandbox:
             raise _Refusal(3001, "未查询到有效参保信息")
         if person.name != name.strip():
             raise _Refusal(3002, "参保人姓名与证件号码不符")
+        self._check_authorisation(data, id_number)
         ext = _ext(data)
         notify_url = str(ext.get("notifyUrl") or "")
         if not notify_url.startswith(("http://", "https://")):
@@ -477,6 +482,17 @@ class InsuranceSandbox:
         return {"stmtDate": day.strftime("%Y%m%d"), "fileContent": base64.b64encode(content).decode("ascii")}
 
     # -- the ledger -----------------------------------------------------------------------------------
+
+    def _check_authorisation(self, data: Mapping[str, Any], id_number: str) -> None:
+        """The patient's authorisation (payAuthNo): one the sandbox gave for this person, still valid. The
+        e-voucher as certificate (mdtrtCertType 01) needs it; so does every upload when so configured."""
+        given = data.get("payAuthNo")
+        if given in (None, ""):
+            if data.get("mdtrtCertType") == "01" or self.settings.require_authorisation:
+                raise _Refusal(3009, "线上支付须上传参保人的支付授权码 payAuthNo")
+            return
+        if not isinstance(given, str) or not authorisation_is_valid(given, id_number):
+            raise _Refusal(3008, "payAuthNo 无效、已过期或不属于该参保人")
 
     def _check_org(self, data: Mapping[str, Any]) -> None:
         if data.get("orgCodg") != SANDBOX_ORG_CODE:
@@ -708,6 +724,28 @@ def _configured_settings() -> InsuranceSandboxSettings:
 
 
 # -- what the demo and the tests do in the patient's place ----------------------------------------------
+
+
+def _authorisation_mac(id_number: str, expires: str) -> str:
+    message = f"payAuthNo:{id_number.strip().upper()}:{expires}".encode()
+    return hmac_sm3(SANDBOX_APP_SECRET.encode(), message).hex()[:24]
+
+
+def issue_authorisation(id_number: str, *, valid_for: timedelta = AUTHORISATION_LIFETIME) -> str:
+    """The patient authorised payment in the insurance e-voucher: the payAuthNo the app is given, bound
+    to the insured person and valid for ``valid_for`` (at most 40 characters, as the interface allows)."""
+    expires = str(int((now() + valid_for).timestamp()))
+    return f"AUTH{expires}{_authorisation_mac(id_number, expires)}"
+
+
+def authorisation_is_valid(pay_auth_no: str, id_number: str) -> bool:
+    match = _AUTHORISATION.match(pay_auth_no)
+    if match is None:
+        return False
+    expires, mac = match.groups()
+    return hmac.compare_digest(mac, _authorisation_mac(id_number, expires)) and now().timestamp() < int(
+        expires
+    )
 
 
 async def simulate_payment(

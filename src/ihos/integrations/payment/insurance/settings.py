@@ -21,6 +21,10 @@ class InsuranceSandboxSettings(BaseModel):
     notification_delay_seconds: int = Field(default=0, ge=0)
     # Copies of every notification (2 or more: duplicates, as the platform resends).
     notification_copies: int = Field(default=1, ge=1, le=5)
+    # Refuse a fee upload (6201) without the patient's authorisation (payAuthNo), as live centres do for
+    # online payment. Off by default: the patient app does not obtain one yet (see the operator guide).
+    # A payAuthNo that is sent is always checked, whatever this says.
+    require_authorisation: bool = False
 
 
 class InsuranceSettings(BaseModel):

@@ -206,7 +206,9 @@ class UnionPayChannel:
             signed = self._signed(fields)
             if self.on_front_form is not None:
                 await self.on_front_form(signed)
-            return Prepay(channel=CHANNEL, url=self.config.gateway + FRONT_PATH, params=signed)
+            return Prepay(
+                channel=CHANNEL, url=self.config.gateway + FRONT_PATH, params=signed, url_method="post"
+            )
         answer = await self._post(self.config.gateway + APP_PATH, self._signed(fields))
         if answer.get("respCode") != SUCCESS:
             raise _refusal(answer)

@@ -15,7 +15,7 @@ export interface ChainRow {
   roleCode: string
 }
 
-export function chainRows(levels: readonly Schema<'ApprovalLevelOut'>[]): ChainRow[] {
+export function chainRows(levels: readonly Pick<Schema<'ApprovalLevelOut'>, 'level' | 'min_amount_fen' | 'role_code'>[]): ChainRow[] {
   return [...levels]
     .sort((a, b) => a.level - b.level)
     .map((level) => ({ minAmount: yuanInput(level.min_amount_fen), roleCode: level.role_code }))

@@ -7,7 +7,7 @@ import type { Schema } from '@/api/types'
 import { t } from '@/i18n'
 import { labelOf } from '@/utils/labels'
 
-export type Refund = Schema<'RefundOut'>
+export type Refund = Schema<'FinanceRefundOut'>
 export type RefundAuthority = Schema<'RefundAuthorityOut'>
 export type OrderDetail = Schema<'OrderDetail'>
 
@@ -45,8 +45,9 @@ export const orderStateTag = (state: string): TagType => ORDER_STATE_TAGS[state]
 export const refundStateTag = (state: string): TagType => REFUND_STATE_TAGS[state] ?? 'info'
 
 /**
- * Where a refund stands in its chain: `第1级/共2级` while it waits for a level (with the role that
- * approves it when known), `已审批（2/2级）` once through, `无需审批` when its amount needed none.
+ * Where a refund stands in its chain: `第1级/共2级` while it waits for a level (with the name of the role
+ * that approves it when known, `· 财务主管`), `已审批（2/2级）` once through, `无需审批` when its amount
+ * needed none.
  */
 export function approvalLevelLabel(refund: Pick<Refund, 'state' | 'levels_required' | 'levels_approved'>, roleOf?: (level: number) => string | null): string {
   const { levels_required: required, levels_approved: approved } = refund
@@ -55,7 +56,7 @@ export function approvalLevelLabel(refund: Pick<Refund, 'state' | 'levels_requir
     const level = approved + 1
     const label = t('refunds.level', { level, total: required })
     const role = roleOf?.(level)
-    return role ? `${label} · ${labelOf('roleNames', role)}` : label
+    return role ? `${label} · ${role}` : label
   }
   if (refund.state === 'rejected') return t('refunds.rejectedAt', { level: approved + 1, total: required })
   return t('refunds.approvedLevels', { approved, total: required })
@@ -67,18 +68,36 @@ export interface RefundButtons {
   execute: boolean
 }
 
+/** The user asked for this refund: nobody approves or sends back the money of their own request. */
+export function isOwnRequest(refund: Pick<Refund, 'requested_by'>, authority: Pick<RefundAuthority, 'staff_id'> | null): boolean {
+  return !!authority && refund.requested_by.kind === 'staff' && refund.requested_by.id === authority.staff_id
+}
+
 /**
  * The buttons a refund shows to this user: approve and reject while it waits for a level and the user may
- * approve its amount; execute once approved (or to retry a failed one) for a user who may execute.
- * Approving one's own request is refused by the server (own_refund_approval): the API does not say who
- * asked, so the button shows and the server's words explain.
+ * approve its amount; execute once approved (or to retry a failed one) for a user who may execute. None
+ * on the user's own request (the server refuses those: own_refund_approval).
  */
-export function refundButtons(refund: Pick<Refund, 'state' | 'amount_fen'>, authority: RefundAuthority | null): RefundButtons {
+export function refundButtons(refund: Pick<Refund, 'state' | 'amount_fen' | 'requested_by'>, authority: RefundAuthority | null): RefundButtons {
+  if (isOwnRequest(refund, authority)) return { approve: false, reject: false, execute: false }
   const waiting = refund.state === 'pending_approval'
   const mayApprove =
     !!authority?.may_approve && (authority.approval_limit_fen === null || authority.approval_limit_fen >= refund.amount_fen)
   const mayExecute = !!authority?.may_execute && (refund.state === 'approved' || refund.state === 'failed')
   return { approve: waiting && mayApprove, reject: waiting && mayApprove, execute: mayExecute }
+}
+
+/** Who asked for a refund: `孙悦（F1001）`, a patient's masked phone, or 系统自动. */
+export function requesterLabel(refund: Pick<Refund, 'is_automatic' | 'requested_by'>): string {
+  const asked = refund.requested_by
+  if (refund.is_automatic || asked.kind === 'system') return labelOf('requesterKinds', 'automatic')
+  if (asked.kind === 'staff') return asked.staff_number ? `${asked.name}（${asked.staff_number}）` : asked.name
+  return `${labelOf('requesterKinds', 'patient')} ${asked.name}`
+}
+
+/** A member of staff as the desks name them: `朱浩（F1002）`. */
+export function staffLabel(staff: { name: string; staff_number: string } | null | undefined): string | null {
+  return staff ? `${staff.name}（${staff.staff_number}）` : null
 }
 
 /**

@@ -3,15 +3,16 @@
  * each prepay attempt (per channel), each notification received (verified or refused, and what came of
  * it), the payment, the HIS write-back, each refund with its approval levels, and the anomalies.
  *
- * Events are in time order. A step the API gives no time for (the HIS receipt, a refund the channel
- * refused) is placed right after the step it follows, and shown without a time.
+ * Events are in time order. A step the API gives no time for (a refund the channel refused, the HIS
+ * write-back still awaited) is placed right after the step it follows, and shown without a time. People
+ * are named as the API names them (requester, approver, who handled an anomaly).
  */
 import { t } from '@/i18n'
 import { labelOf } from '@/utils/labels'
 import { yuan } from '@/utils/money'
 
 import { describeDetails } from './anomalies'
-import type { OrderDetail } from './refunds'
+import { requesterLabel, staffLabel, type OrderDetail } from './refunds'
 
 export type EventType = 'primary' | 'success' | 'warning' | 'danger' | 'info'
 
@@ -44,8 +45,6 @@ export interface TimelineEvent {
 export interface TimelineNames {
   /** A channel's display name (微信支付). */
   channel?: (code: string) => string
-  /** A member of staff by id, or null when unknown. */
-  staff?: (id: string) => string | null
 }
 
 /** Ranks break ties between events of the same moment, in the order things happen. */
@@ -91,7 +90,6 @@ export function notificationOutcome(outcome: string | null | undefined): string 
 
 export function buildTimeline(order: OrderDetail, names: TimelineNames = {}): TimelineEvent[] {
   const channel = names.channel ?? ((code: string) => labelOf('payChannels', code))
-  const staff = names.staff ?? (() => null)
   const events: Pending[] = []
   const add = (event: TimelineEvent, sortAt: number) => events.push({ ...event, sortAt, seq: events.length })
 
@@ -169,21 +167,23 @@ export function buildTimeline(order: OrderDetail, names: TimelineNames = {}): Ti
 
   if (order.his_state === 'written' || order.his_state === 'pending') {
     const written = order.his_state === 'written'
+    const writtenAt = written ? order.his_written_at : null
     add(
       {
         key: 'his',
-        at: null,
+        at: writtenAt,
         kind: 'his',
         type: written ? 'success' : 'warning',
         title: written ? t('timeline.hisWritten') : t('timeline.hisPending'),
         lines: written ? [`${t('timeline.hisReceipt')}：${order.his_receipt_number ?? '—'}`] : [t('timeline.hisPendingHint')],
       },
-      paymentNotifiedAt,
+      // Never before the payment it registers (the HIS keeps its own clock).
+      writtenAt ? Math.max(time(writtenAt), paymentNotifiedAt || 0) : paymentNotifiedAt,
     )
   }
 
   for (const refund of order.refunds) {
-    const requester = labelOf('requesterKinds', refund.is_automatic ? 'automatic' : refund.requested_by_kind)
+    const requester = requesterLabel(refund)
     add(
       {
         key: `refund-${refund.id}`,
@@ -203,7 +203,7 @@ export function buildTimeline(order: OrderDetail, names: TimelineNames = {}): Ti
     )
     for (const approval of order.approvals.filter((candidate) => candidate.refund_id === refund.id)) {
       const approved = approval.decision === 'approved'
-      const who = staff(approval.approver_id) ?? t('timeline.someone')
+      const who = staffLabel(approval.approver) ?? t('timeline.someone')
       add(
         {
           key: `approval-${refund.id}-${approval.level}`,
@@ -280,7 +280,10 @@ export function buildTimeline(order: OrderDetail, names: TimelineNames = {}): Ti
           kind: 'anomaly_handled',
           type: 'info',
           title: t('timeline.anomalyHandled', { kind: anomaly.kind_label || labelOf('anomalyKinds', anomaly.kind) }),
-          lines: anomaly.note ? [`${t('timeline.note')}：${anomaly.note}`] : [],
+          lines: [
+            ...(anomaly.handled_by ? [`${t('timeline.handledBy')}：${staffLabel(anomaly.handled_by)}`] : []),
+            ...(anomaly.note ? [`${t('timeline.note')}：${anomaly.note}`] : []),
+          ],
         },
         time(anomaly.handled_at ?? anomaly.created_at),
       )
@@ -291,13 +294,15 @@ export function buildTimeline(order: OrderDetail, names: TimelineNames = {}): Ti
     add(
       {
         key: 'closed',
-        at: null,
+        at: order.closed_at,
         kind: 'closed',
         type: 'info',
         title: labelOf('orderStates', order.state),
         lines: [],
       },
-      Math.max(time(order.expires_at), ...events.map((event) => event.sortAt).filter((at) => !Number.isNaN(at))),
+      order.closed_at
+        ? time(order.closed_at)
+        : Math.max(time(order.expires_at), ...events.map((event) => event.sortAt).filter((at) => !Number.isNaN(at))),
     )
   }
 
