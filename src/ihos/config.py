@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     )
 
     database_url: str = f"sqlite+aiosqlite:///{ROOT / 'var' / 'ihos.db'}"
+    # PostgreSQL connections kept per process: enough for the busiest moment (a connection opened past
+    # the pool is closed again after use, and opening one costs far more than a booking).
+    database_pool_size: int = 32
+    database_max_overflow: int = 16
+    # Test each connection with a round trip before use. Off by default: stale connections after a
+    # database restart are detected on their first error and replaced (see db.create_engine).
+    database_pre_ping: bool = False
     redis_url: str | None = None
     key_file: Path = ROOT / "var" / "keys.json"
     timezone: str = "Asia/Shanghai"

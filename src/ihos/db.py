@@ -56,9 +56,13 @@ def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    settings = get_settings()
+    kwargs.setdefault("pool_size", settings.database_pool_size)
+    kwargs.setdefault("max_overflow", settings.database_max_overflow)
+    kwargs.setdefault("pool_pre_ping", settings.database_pre_ping)
+    # Connections older than half an hour are replaced, so a restarted server or a failover is picked
+    # up without a ping per request.
+    kwargs.setdefault("pool_recycle", 1800)
     return create_async_engine(url, **kwargs)
 
 

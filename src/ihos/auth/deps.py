@@ -20,7 +20,6 @@ from ihos.auth.caller import Caller, anonymous
 from ihos.auth.permissions import BUILTIN_ROLES, BUSINESS_PERMISSIONS, Permission
 from ihos.errors import Forbidden, Unauthenticated
 from ihos.kit.http import ClientAddress, DbSession
-from ihos.models.accounts import Account
 from ihos.models.organization import Staff
 from ihos.security.masking import mask_phone
 
@@ -71,16 +70,16 @@ async def current_caller(
         return anonymous(address)
     auth_session = await sessions.resolve(session, credentials.credentials)
     if auth_session.account_id is not None:
-        account = await session.get(Account, auth_session.account_id)
-        if account is None or not account.is_active:
+        if not auth_session.account_is_active:
             raise Unauthenticated()
+        phone, username = auth_session.account_phone, auth_session.account_username
         return Caller(
             kind="patient",
-            id=account.id,
+            id=auth_session.account_id,
             session_id=auth_session.id,
-            label=mask_phone(account.phone) if account.phone else (account.username or "患者"),
+            label=mask_phone(phone) if phone else (username or "患者"),
             client_address=address,
-            must_change_password=account.must_change_password,
+            must_change_password=bool(auth_session.account_must_change_password),
         )
     staff = (
         await repository.staff_with_access(session, auth_session.staff_id) if auth_session.staff_id else None
@@ -106,7 +105,7 @@ async def current_caller(
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
-def signed_in(caller: CurrentCaller) -> Caller:
+async def signed_in(caller: CurrentCaller) -> Caller:
     if caller.kind not in ("patient", "staff"):
         raise Unauthenticated()
     return caller
@@ -115,7 +114,7 @@ def signed_in(caller: CurrentCaller) -> Caller:
 SignedIn = Annotated[Caller, Depends(signed_in)]
 
 
-def patient_caller(caller: SignedIn) -> Caller:
+async def patient_caller(caller: SignedIn) -> Caller:
     if not caller.is_patient:
         raise PatientsOnly()
     if caller.must_change_password:
@@ -123,7 +122,7 @@ def patient_caller(caller: SignedIn) -> Caller:
     return caller
 
 
-def staff_caller(caller: SignedIn) -> Caller:
+async def staff_caller(caller: SignedIn) -> Caller:
     if not caller.is_staff:
         raise StaffOnly()
     if caller.must_change_password:

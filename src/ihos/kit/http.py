@@ -59,8 +59,10 @@ async def transaction(session: AsyncSession) -> AsyncIterator[None]:
 DbSession = Annotated[AsyncSession, Depends(db_session, scope="function")]
 
 
-def client_address(request: Request) -> str:
-    """The caller's IP address, reading X-Forwarded-For only from trusted proxies."""
+async def client_address(request: Request) -> str:
+    """The caller's IP address, reading X-Forwarded-For only from trusted proxies.
+
+    Async although it awaits nothing: FastAPI runs a plain ``def`` dependency in a worker thread."""
     peer = request.client.host if request.client else "0.0.0.0"  # noqa: S104 - a label, not a bind
     trusted = get_settings().trusted_proxies
     forwarded = request.headers.get("x-forwarded-for")
