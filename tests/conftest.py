@@ -30,8 +30,10 @@ os.environ.setdefault("IHOS_PASSWORD_HASH_FAST", "1")
 import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker  # noqa: E402
 
+import ihos.db  # noqa: E402
+from ihos.backoffice.rules import forget_cached_rules  # noqa: E402
 from ihos.db import create_engine  # noqa: E402
 from ihos.kit.ratelimit import reset_rate_limiter  # noqa: E402
 from ihos.kit.time import clock  # noqa: E402
@@ -86,11 +88,13 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture(autouse=True)
 def _reset_process_state() -> Iterator[None]:
-    """Each test starts at the real time with no rate-limit counts."""
+    """Each test starts at the real time, with no rate-limit counts and no rules remembered."""
     clock.reset()
     reset_rate_limiter()
+    forget_cached_rules()
     yield
     clock.reset()
+    forget_cached_rules()
 
 
 @pytest.fixture(scope="session")
@@ -148,3 +152,51 @@ def run_jobs(session: AsyncSession):  # type: ignore[no-untyped-def]
         return total
 
     return run
+
+
+# ---------------------------------------------------------------------------------------------
+# races: a database of the test's own, with real commits and a session per request
+
+
+@pytest.fixture
+async def own_database(tmp_path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A fresh, migrated database that the application uses for this test."""
+    if IS_POSTGRES:
+        url = make_url(TEST_DATABASE_URL).set(database=f"{make_url(TEST_DATABASE_URL).database}_races")
+        admin = create_engine(
+            url.set(database="postgres").render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+        )
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+            await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+        database_url = url.render_as_string(hide_password=False)
+    else:
+        admin = None
+        database_url = f"sqlite+aiosqlite:///{tmp_path / 'races.db'}"
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    maker = async_sessionmaker(engine, expire_on_commit=False)
+    saved = ihos.db._engine, ihos.db._sessionmaker
+    ihos.db._engine, ihos.db._sessionmaker = engine, maker
+    from ihos.billing import sandbox
+
+    sandbox.reset_controls()
+    try:
+        yield maker
+    finally:
+        ihos.db._engine, ihos.db._sessionmaker = saved
+        await engine.dispose()
+        sandbox.reset_controls()
+        if admin is not None:
+            async with admin.connect() as connection:
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+            await admin.dispose()
+
+
+@pytest.fixture
+async def real_http(shared_app) -> AsyncIterator[httpx.AsyncClient]:
+    """The application with its real per-request sessions (no test transaction around it)."""
+    shared_app.state.session_override = None
+    transport = httpx.ASGITransport(app=shared_app, client=("203.0.113.10", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client

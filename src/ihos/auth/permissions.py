@@ -39,6 +39,19 @@ class Permission(StrEnum):
     FINANCE_READ = "finance.read"
     FINANCE_CONFIGURE = "finance.configure"
     ANOMALY_HANDLE = "anomaly.handle"
+    # slot pool (business): the outpatient office configures it; booking records are read more widely
+    SCHEDULE_MANAGE = "schedule.manage"
+    BOOKING_READ = "booking.read"
+    BOOKING_MANAGE = "booking.manage"  # cancel or release a patient's booking for them
+    BLACKLIST_MANAGE = "blacklist.manage"  # see and lift booking bans
+    BOOKING_LINK = "booking.link"  # a doctor's link for a patient's follow-up booking
+    # smart queue (business): doctors call, nurses check in, the outpatient office sets queues and rules
+    QUEUE_READ = "queue.read"
+    QUEUE_CHECKIN = "queue.checkin"
+    QUEUE_CALL = "queue.call"
+    QUEUE_MANAGE = "queue.manage"
+    # queue screens (system admin): the TVs' tokens, like the kiosks' keys
+    QUEUE_SCREEN_MANAGE = "queue_screen.manage"
 
 
 PERMISSION_NAMES = {
@@ -59,6 +72,16 @@ PERMISSION_NAMES = {
     Permission.FINANCE_READ: "查看订单与退款",
     Permission.FINANCE_CONFIGURE: "财务设置",
     Permission.ANOMALY_HANDLE: "处理异常订单",
+    Permission.SCHEDULE_MANAGE: "管理号源与排班",
+    Permission.BOOKING_READ: "查看预约挂号记录与号源状态",
+    Permission.BOOKING_MANAGE: "代患者退号、释放锁号",
+    Permission.BLACKLIST_MANAGE: "管理预约黑名单",
+    Permission.BOOKING_LINK: "开具复诊预约链接",
+    Permission.QUEUE_READ: "查看候诊队列与叫号记录",
+    Permission.QUEUE_CHECKIN: "患者签到（分诊台）",
+    Permission.QUEUE_CALL: "叫号与接诊",
+    Permission.QUEUE_MANAGE: "管理候诊队列、排队规则与叫号屏",
+    Permission.QUEUE_SCREEN_MANAGE: "管理叫号屏",
 }
 
 SYSTEM_ADMIN_PERMISSIONS = frozenset(
@@ -68,6 +91,7 @@ SYSTEM_ADMIN_PERMISSIONS = frozenset(
         Permission.RULE_MANAGE,
         Permission.JOB_MANAGE,
         Permission.SYSTEM_CLIENT_MANAGE,
+        Permission.QUEUE_SCREEN_MANAGE,
     }
 )
 SECURITY_ADMIN_PERMISSIONS = frozenset(
@@ -112,8 +136,19 @@ _CLINICAL = frozenset({Permission.ORGANISATION_READ, Permission.PATIENT_READ})
 BUILTIN_ROLES: dict[str, RoleDefinition] = {
     role.code: role
     for role in (
-        RoleDefinition("doctor", "医生", _CLINICAL, is_campus_scoped=True),
-        RoleDefinition("nurse", "护士", _CLINICAL, is_campus_scoped=True),
+        RoleDefinition(
+            "doctor",
+            "医生",
+            _CLINICAL | {Permission.QUEUE_READ, Permission.QUEUE_CALL, Permission.BOOKING_LINK},
+            is_campus_scoped=True,
+        ),
+        RoleDefinition(
+            "nurse",
+            "护士",
+            # Triage nurses (分诊护士) check patients in and call them from the triage desk.
+            _CLINICAL | {Permission.QUEUE_READ, Permission.QUEUE_CHECKIN, Permission.QUEUE_CALL},
+            is_campus_scoped=True,
+        ),
         RoleDefinition("pharmacist", "药师", _CLINICAL, is_campus_scoped=True),
         RoleDefinition(
             "finance",
@@ -145,12 +180,33 @@ BUILTIN_ROLES: dict[str, RoleDefinition] = {
                     Permission.PATIENT_PASSWORD_RESET,
                     Permission.IDENTITY_REVIEW,
                     Permission.FINANCE_READ,
+                    Permission.BOOKING_READ,
+                    Permission.BOOKING_MANAGE,
+                    Permission.BLACKLIST_MANAGE,
                 }
             ),
             is_campus_scoped=False,
         ),
         RoleDefinition(
             "content_editor", "内容编辑", frozenset({Permission.ORGANISATION_READ}), is_campus_scoped=False
+        ),
+        RoleDefinition(
+            "outpatient_office",
+            "门诊办",
+            frozenset(
+                {
+                    Permission.ORGANISATION_READ,
+                    Permission.PATIENT_READ,
+                    Permission.SCHEDULE_MANAGE,
+                    Permission.BOOKING_READ,
+                    Permission.BOOKING_MANAGE,
+                    Permission.BLACKLIST_MANAGE,
+                    Permission.QUEUE_READ,
+                    Permission.QUEUE_CHECKIN,
+                    Permission.QUEUE_MANAGE,
+                }
+            ),
+            is_campus_scoped=False,
         ),
         RoleDefinition(
             "insurance_office",

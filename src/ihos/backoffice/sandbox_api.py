@@ -1,5 +1,6 @@
 """Demo mode only: what the sandboxes hold, so a person trying ihos can read the SMS code that a real
-phone would have received and mint the codes that wx.login / my.getAuthCode would give.
+phone would have received, mint the codes that wx.login / my.getAuthCode would give, and make the
+clinic bills that a doctor's orders make in the HIS.
 
 Every route answers 404 unless ``IHOS_DEMO`` is on and the counterpart in question is its sandbox;
 never turn demo mode on in production.
@@ -16,15 +17,16 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihos.billing import channels
 from ihos.billing import sandbox as billing_sandbox
 from ihos.billing import service as billing
 from ihos.config import get_settings
-from ihos.errors import NotFound
+from ihos.errors import InvalidInput, NotFound
 from ihos.integrations.alipay import issue_sandbox_auth_code
+from ihos.integrations.his import ClinicBillLine, create_clinic_bill
 from ihos.integrations.sms import list_inbox
 from ihos.integrations.wechat import issue_sandbox_code
 from ihos.kit.http import DbSession
@@ -47,6 +49,35 @@ class CodeRequest(Payload):
 
 class IssuedCode(Schema):
     code: str
+
+
+class HisBillLineIn(Payload):
+    code: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=100)
+    quantity: int = Field(ge=1, le=10_000)
+    unit_price_fen: int = Field(ge=0, le=100_000_000)
+
+
+class HisBillIn(Payload):
+    """What the doctor ordered: the sandbox HIS prices it line by line, as the HIS does."""
+
+    patient_id_number: str = Field(min_length=15, max_length=20)
+    department: str = Field(min_length=1, max_length=100)
+    doctor: str = Field(min_length=1, max_length=50)
+    lines: list[HisBillLineIn] = Field(min_length=1, max_length=200)
+
+
+class HisBillOut(Schema):
+    his_bill_id: str
+    department: str
+    doctor: str
+    total_fen: int
+    created_at: AwareDatetime
+
+
+class InvalidHisBill(InvalidInput):
+    code = "invalid_his_bill"
+    default_message = "沙箱 HIS 不能开具这张费用单"
 
 
 def _require_sandbox(provider: str) -> None:
@@ -81,6 +112,35 @@ async def wechat_login(body: CodeRequest, session: DbSession) -> IssuedCode:
 async def alipay_auth_code(body: CodeRequest, session: DbSession) -> IssuedCode:
     _require_sandbox(get_settings().integrations.alipay.provider)
     return IssuedCode(code=await issue_sandbox_auth_code(session, body.user_hint))
+
+
+@router.post(
+    "/his/clinic-bills",
+    status_code=201,
+    response_model=HisBillOut,
+    summary="模拟医生开单：在沙箱 HIS 中生成诊间待缴费用（演示模式）",
+)
+async def his_clinic_bill(body: HisBillIn, session: DbSession) -> HisBillOut:
+    """The bill is made in the sandbox HIS only, as a doctor's orders make it in a hospital: it reaches the
+    patient's 待缴费 when the app refreshes the list from the HIS (and is not pushed, so no SMS is sent)."""
+    _require_sandbox(get_settings().integrations.his.provider)
+    lines = [
+        ClinicBillLine(
+            line.code, line.name, line.quantity, line.unit_price_fen, line.quantity * line.unit_price_fen
+        )
+        for line in body.lines
+    ]
+    try:
+        bill = await create_clinic_bill(session, body.patient_id_number, lines, body.department, body.doctor)
+    except ValueError as exc:
+        raise InvalidHisBill(str(exc)) from exc
+    return HisBillOut(
+        his_bill_id=bill.his_bill_id,
+        department=bill.department,
+        doctor=bill.doctor,
+        total_fen=bill.total_fen,
+        created_at=bill.created_at,
+    )
 
 
 # The demo's cashier: in demo mode an H5 payment opens this page instead of the channel's, and

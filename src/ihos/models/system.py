@@ -60,3 +60,17 @@ class RequestNonce(Base):
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("system_clients.id", ondelete="CASCADE"))
     nonce: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DepartmentRule(TimestampMixin, Base):
+    """A system rule's value for one department, overriding the hospital's (e.g. a longer booking
+    window for a specialist department)."""
+
+    __tablename__ = "department_rules"
+
+    department_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))

@@ -1,0 +1,569 @@
+"""Holding, confirming and ending bookings — the part of ihos that must never double-book.
+
+The race for a place is one conditional UPDATE whose row count decides (``_take_slot``): a slot is taken
+if it is free, or held past its expiry, or cooled down after a cancellation ("lazy expiry": an expired hold
+is free for the next booker before any sweep tidies it). The same transaction inserts the booking, whose
+unique ``active_key`` refuses a second live booking of one patient for one session; if anything fails the
+transaction rolls back and the place is free again. A retried request (same idempotency key) returns
+the first booking.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Row, Table, bindparam, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, make_transient_to_detached
+
+from ihos.audit import service as audit
+from ihos.auth.caller import Caller
+from ihos.backoffice.rules import get_department_rule, get_rule
+from ihos.billing import service as billing
+from ihos.booking import messages
+from ihos.booking.repository import place_given_back
+from ihos.errors import Conflict, Forbidden, NotFound
+from ihos.kit.ids import digits, uuid7
+from ihos.kit.prepared import Prepared
+from ihos.kit.time import local_now, local_today, now
+from ihos.models.accounts import Account
+from ihos.models.booking import Booking, BookingBan
+from ihos.models.patients import AccountPatient, Patient
+from ihos.models.scheduling import ClinicSession, Slot
+
+LIVE_STATES = ("held", "confirmed", "arrived")
+CANDIDATES = 8  # SQLite: how many free places to try in turn (PostgreSQL picks one with SKIP LOCKED)
+
+
+class ClinicSessionNotFound(NotFound):
+    code = "clinic_session_not_found"
+    default_message = "出诊信息不存在"
+
+
+class NotYetReleased(Conflict):
+    code = "not_yet_released"
+    default_message = "号源尚未放出"
+
+
+class SessionNotBookable(Conflict):
+    code = "session_not_bookable"
+    default_message = "该场次已停诊或已结束，不能预约"
+
+
+class SoldOut(Conflict):
+    code = "sold_out"
+    default_message = "号源已约满"
+
+
+class AlreadyBooked(Conflict):
+    code = "already_booked"
+    default_message = "该就诊人已预约本场次，不能重复预约"
+
+
+class DailyCapReached(Conflict):
+    code = "daily_cap_reached"
+    default_message = "该就诊人当日预约数已达上限"
+
+
+class BookingBanned(Forbidden):
+    code = "booking_banned"
+    default_message = "因多次爽约或违约，暂停预约"
+
+
+class RealNameRequired(Forbidden):
+    code = "real_name_required"
+    default_message = "预约挂号前，请先完成实名认证"
+
+
+class PatientNotHeld(NotFound):
+    code = "patient_not_found"
+    default_message = "就诊人不存在"
+
+
+class BookingNotFound(NotFound):
+    code = "booking_not_found"
+    default_message = "预约不存在"
+
+
+class HoldExpired(Conflict):
+    code = "hold_expired"
+    default_message = "预约已超过支付时间，号源已释放，请重新预约"
+
+
+class NotCancellable(Conflict):
+    code = "not_cancellable"
+    default_message = "该预约当前不能取消"
+
+
+def booking_number() -> str:
+    return f"BK{local_now():%Y%m%d%H%M%S}{digits(6)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# checks before the race
+
+
+# The rush runs the statements below for every booking: each is built once, with bind parameters,
+# so a request only binds values (building SQLAlchemy expressions per call cost more than running them).
+
+_SAME_DAY = aliased(ClinicSession)
+
+# Everything that decides whether this patient may book this session now, in one statement: the session's
+# booking facts and the patient's. It reads the patient's row FOR NO KEY UPDATE (PostgreSQL; SQLite
+# serialises writers anyway), so that one patient's bookings queue behind each other: taps racing each
+# other would otherwise each pass the checks before any of them commits. NO KEY UPDATE, so that rows which
+# merely reference the patient still insert meanwhile.
+_FACTS = Prepared(
+    select(
+        ClinicSession.id,
+        ClinicSession.state,
+        ClinicSession.ends_at,
+        ClinicSession.session_date,
+        ClinicSession.department_id,
+        ClinicSession.release_at,
+        ClinicSession.pool_at,
+        ClinicSession.fee_fen,
+        # the booking this very request made before (a retry with the same idempotency key)
+        select(Booking.id)
+        .where(Booking.request_key == bindparam("request_key"))
+        .scalar_subquery()
+        .label("earlier_booking_id"),
+        # the holder's real-name status, if the patient is the calling account's
+        select(Account.real_name_status)
+        .join(AccountPatient, AccountPatient.account_id == Account.id)
+        .where(Account.id == bindparam("account_id"), AccountPatient.patient_id == Patient.id)
+        .scalar_subquery()
+        .label("real_name_status"),
+        # a running ban
+        select(BookingBan.id)
+        .where(
+            BookingBan.patient_id == Patient.id,
+            BookingBan.ends_at > bindparam("at"),
+            BookingBan.lifted_at.is_(None),
+        )
+        .order_by(BookingBan.ends_at.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("ban_id"),
+        # the patient's live bookings that day
+        select(func.count())
+        .select_from(Booking)
+        .join(_SAME_DAY, _SAME_DAY.id == Booking.session_id)
+        .where(
+            Booking.patient_id == Patient.id,
+            Booking.state.in_([literal(state) for state in LIVE_STATES]),
+            _SAME_DAY.session_date == ClinicSession.session_date,
+        )
+        .scalar_subquery()
+        .label("live_that_day"),
+        # the patient's hold of this session that lapsed unpaid (it ends now, to make way for the new one)
+        select(Booking.id)
+        .where(
+            Booking.active_key == bindparam("active_key"),
+            Booking.state == "held",
+            Booking.hold_expires_at < bindparam("at"),
+        )
+        .scalar_subquery()
+        .label("lapsed_hold_id"),
+    )
+    .join(Patient, Patient.id == bindparam("patient_id"))
+    .where(ClinicSession.id == bindparam("session_id"))
+    .with_for_update(of=Patient, key_share=True)
+)
+
+_END_LAPSED_HOLD = Prepared(
+    update(Booking)
+    .where(Booking.id == bindparam("booking_id"), Booking.state == "held")
+    .values(state="expired", active_key=None, ended_at=bindparam("at"), end_reason="hold_expired")
+    .execution_options(synchronize_session=False)
+)
+
+_BOOKING_COLUMNS = tuple(column.key for column in Booking.__table__.columns)
+_INSERT_BOOKING = Prepared(
+    insert(cast(Table, Booking.__table__)).values({key: bindparam(f"v_{key}") for key in _BOOKING_COLUMNS})
+)
+
+
+async def _facts(
+    session: AsyncSession, caller: Caller, request: HoldRequest, request_key: str | None, at: datetime
+) -> Any:
+    """The session's and the patient's booking facts (a row, not entities); NotFound for either missing."""
+    facts = await _FACTS.first(
+        session,
+        session_id=request.clinic_session_id,
+        patient_id=request.patient_id,
+        account_id=caller.id,
+        request_key=request_key,
+        active_key=f"{request.patient_id}:{request.clinic_session_id}",
+        at=at,
+    )
+    if facts is None:
+        if await session.get(ClinicSession, request.clinic_session_id) is None:
+            raise ClinicSessionNotFound()
+        raise PatientNotHeld()
+    return facts
+
+
+async def _check_bookable(session: AsyncSession, clinic: Any, at: datetime) -> None:
+    """The session is open and released (today: within the same-day hours)."""
+    if clinic.state != "open" or at >= clinic.ends_at:
+        raise SessionNotBookable()
+    if clinic.session_date == local_today():
+        start = await get_department_rule(session, "booking.same_day_start_minute", clinic.department_id)
+        end = await get_department_rule(session, "booking.same_day_end_minute", clinic.department_id)
+        minute = local_now().hour * 60 + local_now().minute
+        if not start <= minute < end:
+            raise NotYetReleased(
+                f"当日挂号时间为 {start // 60:02d}:{start % 60:02d}–{end // 60:02d}:{end % 60:02d}"
+            )
+    elif at < clinic.release_at:
+        opens = clinic.release_at.astimezone(local_now().tzinfo)
+        raise NotYetReleased(f"号源将于 {opens:%m月%d日 %H:%M} 放出")
+
+
+async def _check_eligible(session: AsyncSession, caller: Caller, facts: Any, at: datetime) -> None:
+    """For a patient caller, the patient is the account's and its holder real-name verified; no ban is
+    running; the day's cap is not reached. A lapsed hold of the same session ends here."""
+    if caller.is_patient:
+        if facts.real_name_status is None:
+            raise PatientNotHeld()
+        if facts.real_name_status != "verified":
+            raise RealNameRequired()
+    if facts.ban_id is not None:
+        found = await session.get_one(BookingBan, facts.ban_id)
+        until = found.ends_at.astimezone(local_now().tzinfo)
+        raise BookingBanned(f"{found.reason}，{until:%Y年%m月%d日}前不能预约")
+    cap = await get_department_rule(session, "booking.daily_cap", facts.department_id)
+    if facts.live_that_day >= cap:
+        raise DailyCapReached()
+    if facts.lapsed_hold_id is not None:
+        await _END_LAPSED_HOLD.rows(session, booking_id=facts.lapsed_hold_id, at=at)
+
+
+# ---------------------------------------------------------------------------------------------
+# the race
+
+
+# Where a booker looks for a place, in turn. Each look is one index range in number order (the partial
+# indexes on slots), so that finding a place costs the same for the first booker and the ten-thousandth:
+# a single condition over free, lapsed and cooling places made PostgreSQL sort every free place each time.
+OWN_CHANNEL, SHARED_POOL, ANY_CHANNEL = "own", "pool", "any"
+RECLAIM_OWN, RECLAIM_ANY = "reclaim", "reclaim_any"
+LOOKS_BEFORE_POOL_AT = (OWN_CHANNEL, SHARED_POOL, RECLAIM_OWN)
+LOOKS_AFTER_POOL_AT = (ANY_CHANNEL, RECLAIM_ANY)
+
+_TAKE: dict[tuple[str, str, bool], Any] = {}
+
+
+def _wanted(look: str, with_segment: bool) -> list[ColumnElement[bool]]:
+    at: Any = bindparam("at")
+    wanted = [Slot.session_id == bindparam("b_session")]
+    if look == OWN_CHANNEL:
+        wanted += [Slot.status == "free", Slot.channel == bindparam("b_channel")]
+    elif look == SHARED_POOL:
+        wanted += [Slot.status == "free", Slot.channel == "pool"]
+    elif look == ANY_CHANNEL:
+        wanted += [Slot.status == "free"]
+    elif look == RECLAIM_OWN:
+        wanted += [place_given_back(at), Slot.channel.in_([bindparam("b_channel"), literal("pool")])]
+    else:
+        wanted += [place_given_back(at)]
+    if with_segment:
+        wanted.append(Slot.starts_at == bindparam("b_segment"))
+    return wanted
+
+
+def _take_statement(dialect: str, look: str, with_segment: bool) -> Any:
+    """The hold statement for one look; built on first use."""
+    key = (dialect, look, with_segment)
+    if key not in _TAKE:
+        wanted = _wanted(look, with_segment)
+        take = (
+            update(Slot)
+            .values(
+                status="held",
+                hold_expires_at=bindparam("b_hold_until"),
+                available_at=None,
+                booking_id=bindparam("b_booking"),
+            )
+            .returning(Slot.id, Slot.seq)
+            .execution_options(synchronize_session=False)
+        )
+        if dialect == "postgresql":
+            # Pick and hold in one statement; SKIP LOCKED sends concurrent bookers to different places.
+            pick = (
+                select(Slot.id).where(*wanted).order_by(Slot.seq).limit(1).with_for_update(skip_locked=True)
+            )
+            _TAKE[key] = Prepared(take.where(Slot.id == pick.scalar_subquery()))
+        else:
+            # SQLite serialises writers: list a few candidates, hold each in turn with the same condition.
+            _TAKE[key] = (
+                select(Slot.id).where(*wanted).order_by(Slot.seq).limit(CANDIDATES),
+                take.where(Slot.id == bindparam("b_slot"), *wanted),
+            )
+    return _TAKE[key]
+
+
+async def _take_slot(
+    session: AsyncSession,
+    clinic: Row[Any],
+    *,
+    channel: str,
+    segment: datetime | None,
+    booking_id: uuid.UUID,
+    hold_until: datetime,
+    at: datetime,
+) -> tuple[uuid.UUID, int] | None:
+    """Hold one available place of the session (in the segment, if given); None when there is none.
+
+    Before the session's pool_at a channel takes its own places, then the shared pool's, then any of
+    those given back; after it, any channel's."""
+    dialect = session.bind.dialect.name
+    values = {
+        "b_session": clinic.id,
+        "at": at,
+        "b_channel": channel,
+        "b_segment": segment,
+        "b_hold_until": hold_until,
+        "b_booking": booking_id,
+    }
+    for look in LOOKS_AFTER_POOL_AT if at >= clinic.pool_at else LOOKS_BEFORE_POOL_AT:
+        statement = _take_statement(dialect, look, segment is not None)
+        if dialect == "postgresql":
+            row = await statement.first(session, **values)
+            if row:
+                return row.id, row.seq
+            continue
+        candidates, take = statement
+        for slot_id in (await session.scalars(candidates, values)).all():
+            row = (await session.execute(take, {**values, "b_slot": slot_id})).first()
+            if row:
+                return row[0], row[1]
+    return None
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    clinic_session_id: uuid.UUID
+    patient_id: uuid.UUID
+    channel: str
+    visit_kind: str = "first"
+    segment: datetime | None = None
+    request_key: str | None = None
+
+
+async def hold(session: AsyncSession, caller: Caller, request: HoldRequest) -> Booking:
+    """Hold a place for a patient; the booking is confirmed when its fee is paid."""
+    at = now()
+    request_key = f"{caller.kind}:{caller.subject_id}:{request.request_key}" if request.request_key else None
+    clinic = await _facts(session, caller, request, request_key, at)
+    if clinic.earlier_booking_id is not None:
+        return await session.get_one(Booking, clinic.earlier_booking_id)  # a retry: the first answer again
+    await _check_bookable(session, clinic, at)
+    await _check_eligible(session, caller, clinic, at)
+    active_key = f"{request.patient_id}:{clinic.id}"
+    hold_until = at + timedelta(minutes=await get_rule(session, "order.hold_minutes"))
+    booking_id = uuid7()
+    taken = await _take_slot(
+        session,
+        clinic,
+        channel=request.channel,
+        segment=request.segment,
+        booking_id=booking_id,
+        hold_until=hold_until,
+        at=at,
+    )
+    if taken is None:
+        raise SoldOut("该时段号源已约满" if request.segment else "号源已约满")
+    slot_id, seq = taken
+    free = clinic.fee_fen == 0
+    booking = await _insert_booking(
+        session,
+        id=booking_id,
+        booking_number=booking_number(),
+        slot_id=slot_id,
+        session_id=clinic.id,
+        patient_id=request.patient_id,
+        account_id=caller.id if caller.is_patient else None,
+        channel=request.channel,
+        visit_kind=request.visit_kind,
+        state="confirmed" if free else "held",
+        active_key=active_key,
+        request_key=request_key,
+        seq=seq,
+        fee_fen=clinic.fee_fen,
+        hold_expires_at=None if free else hold_until,
+        confirmed_at=at if free else None,
+        booked_by_kind=caller.kind,
+        booked_by_id=caller.id,
+        created_at=at,
+        updated_at=at,
+    )
+    if free:
+        await _mark_slot_booked(session, booking)
+        await messages.booking_confirmed(session, booking)
+    await audit.record(
+        session,
+        caller,
+        "booking.hold",
+        target_kind="bookings",
+        target_id=booking.booking_number,
+        details={"session": str(clinic.id), "seq": seq, "channel": request.channel},
+    )
+    return booking
+
+
+async def _insert_booking(session: AsyncSession, **fields: Any) -> Booking:
+    """One INSERT (the busiest statement of the rush), then the same row as a persistent entity of the
+    session, as if loaded, for the callers that go on with it."""
+    values = {key: fields.get(key) for key in _BOOKING_COLUMNS}
+    try:
+        await _INSERT_BOOKING.rows(session, **{f"v_{key}": value for key, value in values.items()})
+    except IntegrityError:
+        # The patient has a live booking of this session (or the same request is being handled): the
+        # transaction rolls back and the place is free again.
+        raise AlreadyBooked() from None
+    booking = Booking(**values)
+    make_transient_to_detached(booking)
+    session.add(booking)
+    return booking
+
+
+async def _mark_slot_booked(session: AsyncSession, booking: Booking) -> bool:
+    secured = await session.execute(
+        update(Slot)
+        .where(Slot.id == booking.slot_id, Slot.booking_id == booking.id, Slot.status == "held")
+        .values(status="booked", hold_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(secured.rowcount)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------------------------
+# paying
+
+
+async def own_booking(session: AsyncSession, caller: Caller, booking_id: uuid.UUID) -> Booking:
+    booking = await session.get(Booking, booking_id)
+    if booking is None or (caller.is_patient and booking.account_id != caller.id):
+        raise BookingNotFound()
+    return booking
+
+
+async def order_for_booking(session: AsyncSession, caller: Caller, booking_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    """The registration-fee order of a held booking (made once; ends with the hold)."""
+    booking = await own_booking(session, caller, booking_id)
+    if booking.state != "held" or booking.hold_expires_at is None or booking.hold_expires_at <= now():
+        raise HoldExpired()
+    if booking.order_number:
+        existing = await billing.order_by_number(session, booking.order_number)
+        if existing is not None and existing.state in billing.PAYABLE_STATES:
+            return existing
+    clinic = await session.get_one(ClinicSession, booking.session_id)
+    patient = await session.get_one(Patient, booking.patient_id)
+    order = await billing.create_order(
+        session,
+        caller,
+        account_id=booking.account_id,
+        patient=patient,
+        business_kind="registration",
+        business_reference=str(booking.id),
+        description=f"挂号费 {clinic.session_date:%m月%d日} {booking.seq}号",
+        lines=[billing.LineIn(clinic.item_code, "挂号费", 1, clinic.fee_fen)],
+        expires_at=booking.hold_expires_at,
+    )
+    booking.order_number = order.order_number
+    await session.flush()
+    return order
+
+
+@billing.on_paid("registration")
+async def _registration_paid(session: AsyncSession, order) -> None:  # type: ignore[no-untyped-def]
+    """The fee is paid: the place is the patient's. If the hold had lapsed and the place gone, refund."""
+    booking = await session.get(Booking, uuid.UUID(order.business_reference))
+    if booking is None:
+        return
+    if await _mark_slot_booked(session, booking):
+        booking.state = "confirmed"
+        booking.confirmed_at = now()
+        booking.hold_expires_at = None
+        await audit.record(
+            session,
+            billing.SYSTEM,
+            "booking.confirm",
+            target_kind="bookings",
+            target_id=booking.booking_number,
+        )
+        await messages.booking_confirmed(session, booking)
+        return
+    from ihos.billing import refunds
+    from ihos.models.billing import Payment
+
+    # A booking cancelled meanwhile (by the patient, or by a suspension) keeps its state; a lapsed hold
+    # whose place went to someone else ends here.
+    await end_booking(session, booking, state="expired", reason="paid_after_release", at=now())
+    payment = await session.scalar(
+        select(Payment).where(Payment.order_id == order.id, Payment.disposition == "applied")
+    )
+    if payment is not None:
+        await refunds.refund_automatically(session, payment, reason="支付时号源已释放，自动退款")
+
+
+# ---------------------------------------------------------------------------------------------
+# ending
+
+
+async def _cooling_until(session: AsyncSession, at: datetime) -> datetime:
+    low = await get_rule(session, "booking.cooling_min_seconds")
+    high = max(low, await get_rule(session, "booking.cooling_max_seconds"))
+    # Not for security: an unpredictable return time only makes scalpers' polling useless.
+    return at + timedelta(seconds=random.randint(low, high))  # noqa: S311
+
+
+async def release_slot(session: AsyncSession, booking: Booking, *, at: datetime) -> None:
+    """Give the booking's place back to the pool, after a random cooling delay."""
+    await session.execute(
+        update(Slot)
+        .where(Slot.id == booking.slot_id, Slot.booking_id == booking.id)
+        .values(
+            status="cooling",
+            hold_expires_at=None,
+            available_at=await _cooling_until(session, at),
+            booking_id=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def end_booking(
+    session: AsyncSession, booking: Booking, *, state: str, reason: str, at: datetime
+) -> bool:
+    """Move a live booking to an end state once (conditional on its current state)."""
+    ended = await session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.state.in_(LIVE_STATES))
+        .values(state=state, active_key=None, ended_at=at, end_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if ended.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    await session.refresh(booking)
+    return True
+
+
+@billing.on_paid_and_confirmed("registration")
+async def _registration_written_to_his(session: AsyncSession, order) -> None:  # type: ignore[no-untyped-def]
+    """The HIS took the fee: the booking keeps the HIS's registration number (挂号流水号)."""
+    if order.business_reference is None:
+        return
+    await session.execute(
+        update(Booking)
+        .where(Booking.id == uuid.UUID(order.business_reference))
+        .values(his_registration_number=order.his_receipt_number)
+        .execution_options(synchronize_session=False)
+    )
