@@ -61,6 +61,13 @@ class TestOpenApiErrors:
             "$ref": "#/components/schemas/InvalidRequestOut"
         }
 
+    async def test_schema_names_are_unique(self, client):
+        # Two response models with one class name get module-path names ("ihos__x__EntryOut")
+        # that break the front ends' typed client; each schema needs its own name.
+        document = (await client.get("/openapi.json")).json()
+        clashing = [name for name in document["components"]["schemas"] if name.startswith("ihos__")]
+        assert clashing == []
+
     async def test_one_tag_per_domain(self, client):
         document = (await client.get("/openapi.json")).json()
         tags = {
@@ -76,6 +83,14 @@ class TestOpenApiErrors:
             "files",
             "payments",
             "finance",
+            "scheduling",
+            "booking",
+            "booking-desk",
+            "booking-system",
+            "queue",
+            "queue-desk",
+            "queue-system",
+            "queue-live",
             "audit",
             "system",
             "sandbox",
@@ -87,3 +102,39 @@ class TestSystemInfo:
     async def test_it_works(self, client):
         response = await client.get("/api/v1/system/info")
         assert response.json()["demo"] is False
+
+
+class TestNoBlockingDependencies:
+    """FastAPI runs a plain ``def`` endpoint or dependency in a worker thread: a thread hop per request
+    that cost the booking rush a tenth of its speed. Everything on a request path is ``async def``."""
+
+    @staticmethod
+    def _endpoints(routes):  # type: ignore[no-untyped-def]
+        for route in routes:
+            if hasattr(route, "original_router"):  # an included router (FastAPI ≥ 0.16x)
+                yield from TestNoBlockingDependencies._endpoints(route.original_router.routes)
+            elif getattr(route, "dependant", None) is not None:
+                yield route
+
+    def test_every_endpoint_and_dependency_is_async(self, shared_app):
+        import inspect
+
+        def is_async(call) -> bool:  # type: ignore[no-untyped-def]
+            return any(
+                inspect.iscoroutinefunction(c) or inspect.isasyncgenfunction(c)
+                for c in (call, type(call).__call__)
+            )
+
+        blocking: set[str] = set()
+
+        def visit(dependant) -> None:  # type: ignore[no-untyped-def]
+            if dependant.call is not None and not is_async(dependant.call):
+                blocking.add(f"{dependant.call.__module__}.{dependant.call.__qualname__}")
+            for sub in dependant.dependencies:
+                visit(sub)
+
+        endpoints = list(self._endpoints(shared_app.routes))
+        for route in endpoints:
+            visit(route.dependant)
+        assert len(endpoints) > 100  # the walk reached the routers
+        assert blocking == set()

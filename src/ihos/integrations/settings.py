@@ -128,6 +128,27 @@ class IdentitySettings(BaseModel):
     sandbox: IdentitySandboxSettings = Field(default_factory=IdentitySandboxSettings)
 
 
+# The intranet's priority interface (院内优先级, QU-04): which patients the queue serves first. Only the
+# level crosses it, never the reason (SY-01). Defaults run the sandbox intranet.
+class PrioritySandboxSettings(BaseModel):
+    """The sandbox intranet (院内优先级沙箱): who is served first, by age; the rest is its registry."""
+
+    # none | unavailable (HTTP 503) | timeout
+    failure_mode: Literal["none", "unavailable", "timeout"] = "none"
+    senior_age: int = Field(default=65, ge=0)
+    senior_level: int = Field(default=1, ge=0, le=9)
+
+
+class PrioritySettings(BaseModel):
+    provider: Literal["sandbox", "live"] = "sandbox"
+    # The intranet's priority URL, e.g. https://intranet.hospital.internal/v1/priority
+    endpoint: str = ""
+    app_id: str = ""
+    secret: SecretStr = SecretStr("")
+    timeout_seconds: float = 3.0
+    sandbox: PrioritySandboxSettings = Field(default_factory=PrioritySandboxSettings)
+
+
 class IntegrationSettings(BaseModel):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     wechat: WeChatSettings = Field(default_factory=WeChatSettings)
@@ -139,3 +160,4 @@ class IntegrationSettings(BaseModel):
     insurance: InsuranceSettings = Field(default_factory=InsuranceSettings)
     his: HisSettings = Field(default_factory=HisSettings)
     pricing: PricingSettings = Field(default_factory=PricingSettings)
+    priority: PrioritySettings = Field(default_factory=PrioritySettings)

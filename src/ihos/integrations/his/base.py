@@ -1,6 +1,7 @@
 """The hospital information system (HIS) as ihos sees it, for payments: write a paid charge back (the
 business counts as paid only when the HIS confirms), write back a refund, and fetch the clinic bills
-(诊间支付) that doctors' orders created for a patient.
+(诊间支付) that doctors' orders created for a patient. For the queue: the exam and lab orders (检查检验申请)
+that send patients to a station, read as a feed of the orders changed since a time.
 """
 
 from __future__ import annotations
@@ -80,3 +81,32 @@ class HisPayments(Protocol):
         ...
 
     async def clinic_bills(self, patient_id_number: str) -> tuple[ClinicBill, ...]: ...
+
+
+@dataclass(frozen=True)
+class HisOrder:
+    """An exam or lab order (检查/检验申请) that sends the patient to a station's queue.
+
+    ``state`` ``active`` until the doctor withdraws it (``cancelled``); ``changed_at`` is when the HIS last
+    changed it (the feed's position).
+    """
+
+    his_order_id: str
+    kind: Literal["exam", "lab"]
+    patient_id_number: str
+    patient_name: str
+    station_code: str  # where it is done (CT1, US2, LAB-BLOOD…), the code a station queue carries
+    station_name: str
+    item_name: str
+    department: str
+    doctor: str
+    ordered_at: datetime
+    changed_at: datetime
+    state: Literal["active", "cancelled"]
+
+
+class HisOrders(Protocol):
+    async def orders_changed_since(self, since: datetime, *, limit: int) -> tuple[HisOrder, ...]:
+        """Orders created or changed at or after ``since``, oldest change first (at most ``limit``).
+        Reading the same order twice is expected: the feed overlaps on purpose."""
+        ...

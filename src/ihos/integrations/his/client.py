@@ -1,4 +1,5 @@
-"""The real client of the HIS payment interface: ``wire`` signing, ``mapping`` bodies, ``HisError`` out."""
+"""The real client of the HIS interface (payments; exam and lab orders): ``wire`` signing, ``mapping``
+bodies, ``HisError`` out."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -17,6 +19,7 @@ from ihos.integrations.his.base import (
     ChargeWriteBack,
     ClinicBill,
     HisError,
+    HisOrder,
     RefundWriteBack,
     WriteBackReceipt,
 )
@@ -70,6 +73,10 @@ class HttpHisPayments:
     async def clinic_bills(self, patient_id_number: str) -> tuple[ClinicBill, ...]:
         answer = await self._call("clinic_bills", mapping.bills_request(patient_id_number))
         return _read(mapping.bills_from_answer, answer)
+
+    async def orders_changed_since(self, since: datetime, *, limit: int) -> tuple[HisOrder, ...]:
+        answer = await self._call("orders", mapping.orders_request(since, limit))
+        return _read(mapping.orders_from_answer, answer)
 
     async def _call(self, operation: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         url = self.config.endpoint.rstrip("/") + mapping.PATHS[operation]

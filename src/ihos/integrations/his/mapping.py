@@ -22,6 +22,10 @@ status``           "receipt_number", "recorded_at"}``.
 bills/query``      "patient_id_number", "department", "doctor", "created_at", "total_fen", "state":
                    "unpaid"|"paid", "lines": [{"code", "name", "quantity", "unit_price_fen",
                    "amount_fen"}]}]}``, newest first.
+``POST /orders/    检查检验申请. ``{"changed_since", "limit"}`` → ``{"orders": [{"his_order_id", "kind":
+changes``          "exam"|"lab", "patient": {"id_number", "name"}, "station": {"code", "name"},
+                   "item_name", "department", "doctor", "ordered_at", "changed_at", "state":
+                   "active"|"cancelled"}]}``, oldest change first, changes at or after ``changed_since``.
 =================  ===============================================================================
 
 Errors: ``{"error", "message"}`` with 400 ``invalid_request``, 401 ``invalid_signature``,
@@ -38,6 +42,7 @@ from ihos.integrations.his.base import (
     ChargeWriteBack,
     ClinicBill,
     ClinicBillLine,
+    HisOrder,
     RefundWriteBack,
     WriteBackReceipt,
 )
@@ -48,8 +53,12 @@ PATHS = {
     "refund": "/refunds",
     "charge_status": "/charges/status",
     "clinic_bills": "/clinic-bills/query",
+    "orders": "/orders/changes",
 }
 BILL_STATES = frozenset({"unpaid", "paid", "cancelled"})
+ORDER_KINDS = frozenset({"exam", "lab"})
+ORDER_STATES = frozenset({"active", "cancelled"})
+MAX_ORDERS = 500
 
 
 class MappingError(ValueError):
@@ -254,3 +263,70 @@ def bills_from_answer(body: Mapping[str, Any]) -> tuple[ClinicBill, ...]:
             )
         )
     return tuple(bills)
+
+
+# -- exam and lab orders --------------------------------------------------------------------------------
+
+
+def orders_request(since: datetime, limit: int) -> dict[str, Any]:
+    return {"changed_since": time_text(since), "limit": limit}
+
+
+def orders_query_from_request(body: Mapping[str, Any]) -> tuple[datetime, int]:
+    limit = body.get("limit")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_ORDERS:
+        raise MappingError(f"limit is 1…{MAX_ORDERS}")
+    return _time(body.get("changed_since"), "changed_since"), limit
+
+
+def orders_answer(orders: Iterable[HisOrder]) -> dict[str, Any]:
+    return {
+        "orders": [
+            {
+                "his_order_id": order.his_order_id,
+                "kind": order.kind,
+                "patient": {"id_number": order.patient_id_number, "name": order.patient_name},
+                "station": {"code": order.station_code, "name": order.station_name},
+                "item_name": order.item_name,
+                "department": order.department,
+                "doctor": order.doctor,
+                "ordered_at": time_text(order.ordered_at),
+                "changed_at": time_text(order.changed_at),
+                "state": order.state,
+            }
+            for order in orders
+        ]
+    }
+
+
+def orders_from_answer(body: Mapping[str, Any]) -> tuple[HisOrder, ...]:
+    entries = body.get("orders")
+    if not isinstance(entries, list):
+        raise MappingError("orders is a list")
+    orders = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            raise MappingError("an order is an object")
+        kind, state = entry.get("kind"), entry.get("state")
+        if kind not in ORDER_KINDS:
+            raise MappingError("an order's kind is exam or lab")
+        if state not in ORDER_STATES:
+            raise MappingError("an order's state is active or cancelled")
+        patient, station = _object(entry, "patient"), _object(entry, "station")
+        orders.append(
+            HisOrder(
+                his_order_id=_text(entry, "his_order_id"),
+                kind=kind,
+                patient_id_number=_text(patient, "id_number", limit=18),
+                patient_name=_text(patient, "name", limit=50),
+                station_code=_text(station, "code", limit=50),
+                station_name=_text(station, "name", limit=50),
+                item_name=_text(entry, "item_name", limit=100),
+                department=_text(entry, "department", limit=60, allow_empty=True),
+                doctor=_text(entry, "doctor", limit=60, allow_empty=True),
+                ordered_at=_time(entry.get("ordered_at"), "ordered_at"),
+                changed_at=_time(entry.get("changed_at"), "changed_at"),
+                state=state,
+            )
+        )
+    return tuple(orders)

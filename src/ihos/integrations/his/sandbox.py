@@ -5,7 +5,8 @@ transport, checking the app id, timestamp and HMAC-SM3 signature and signing its
 write-backs (``sandbox_his_charges``, idempotent by order number), refunds (``sandbox_his_refunds``)
 and keeps the clinic bills that doctors' orders create (``sandbox_his_clinic_bills``):
 ``create_clinic_bill`` plays the doctor, paying a bill's write-back marks it paid, refunding it in full
-cancels it.
+cancels it. Exam and lab orders (``sandbox_his_orders``): ``create_exam_order`` and
+``cancel_exam_order`` play the doctor; the order feed answers the orders changed since a time.
 
 Failing: ``control``/settings switch every call to ``unavailable`` or ``timeout``, make the next N
 write-backs fail with 503 ``busy`` (retryable), or record a write-back and lose the answer
@@ -32,6 +33,7 @@ from ihos.integrations.his.base import (
     ChargeWriteBack,
     ClinicBill,
     ClinicBillLine,
+    HisOrder,
     RefundWriteBack,
     WriteBackReceipt,
 )
@@ -40,6 +42,7 @@ from ihos.integrations.his.settings import HisFailureMode, HisSandboxSettings
 from ihos.kit.idcard import InvalidIdNumber, normalise, parse_id_number
 from ihos.kit.ids import digits
 from ihos.kit.time import local_now, local_today, now
+from ihos.models.sandbox_his_orders import SandboxHisOrder
 from ihos.models.sandbox_hospital import SandboxHisCharge, SandboxHisClinicBill, SandboxHisRefund
 from ihos.security.fields import blind_index
 
@@ -117,6 +120,7 @@ class HisSandbox:
             mapping.PATHS["refund"]: self._refund,
             mapping.PATHS["charge_status"]: self._status,
             mapping.PATHS["clinic_bills"]: self._bills,
+            mapping.PATHS["orders"]: self._orders,
         }
         try:
             if mode == "unavailable":
@@ -309,6 +313,18 @@ class HisSandbox:
         ).all()
         return mapping.bills_answer(bill_of(row) for row in rows)
 
+    async def _orders(self, body: dict[str, Any]) -> dict[str, Any]:
+        since, limit = mapping.orders_query_from_request(body)
+        rows = (
+            await self.session.scalars(
+                select(SandboxHisOrder)
+                .where(SandboxHisOrder.changed_at >= since)
+                .order_by(SandboxHisOrder.changed_at, SandboxHisOrder.his_order_id)
+                .limit(limit)
+            )
+        ).all()
+        return mapping.orders_answer(order_of(row) for row in rows)
+
     async def _charge_of(self, order_number: str) -> SandboxHisCharge | None:
         return (
             await self.session.scalars(
@@ -438,5 +454,72 @@ async def cancel_clinic_bill(session: AsyncSession, his_bill_id: str) -> bool:
         update(SandboxHisClinicBill)
         .where(SandboxHisClinicBill.his_bill_id == his_bill_id, SandboxHisClinicBill.state == "unpaid")
         .values(state="cancelled", updated_at=now())
+    )
+    return result.rowcount == 1
+
+
+def order_of(row: SandboxHisOrder) -> HisOrder:
+    return HisOrder(
+        his_order_id=row.his_order_id,
+        kind=row.kind,  # type: ignore[arg-type]
+        patient_id_number=row.patient_id_number,
+        patient_name=row.patient_name,
+        station_code=row.station_code,
+        station_name=row.station_name,
+        item_name=row.item_name,
+        department=row.department,
+        doctor=row.doctor,
+        ordered_at=row.ordered_at.replace(microsecond=0),
+        changed_at=row.changed_at.replace(microsecond=0),
+        state=row.state,  # type: ignore[arg-type]
+    )
+
+
+async def create_exam_order(
+    session: AsyncSession,
+    *,
+    patient_id_number: str,
+    patient_name: str,
+    kind: str,
+    station_code: str,
+    station_name: str,
+    item_name: str,
+    department: str = "",
+    doctor: str = "",
+) -> HisOrder:
+    """An exam or lab order the sandbox HIS records from a doctor's order (检查/检验申请), active."""
+    try:
+        id_number = parse_id_number(normalise(patient_id_number), today=local_today()).value
+    except InvalidIdNumber as exc:
+        raise ValueError(str(exc)) from None
+    if kind not in mapping.ORDER_KINDS:
+        raise ValueError("an order is an exam or a lab order")
+    at = _this_second()
+    row = SandboxHisOrder(
+        his_order_id=f"{'JC' if kind == 'exam' else 'JY'}{local_now():%Y%m%d%H%M%S}{digits(6)}",
+        kind=kind,
+        patient_id_number=id_number,
+        patient_index=patient_index(id_number),
+        patient_name=patient_name,
+        station_code=station_code,
+        station_name=station_name,
+        item_name=item_name,
+        department=department,
+        doctor=doctor,
+        ordered_at=at,
+        state="active",
+        changed_at=at,
+    )
+    session.add(row)
+    await session.flush()
+    return order_of(row)
+
+
+async def cancel_exam_order(session: AsyncSession, his_order_id: str) -> bool:
+    """The doctor withdrew the order (False if it was not active)."""
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(SandboxHisOrder)
+        .where(SandboxHisOrder.his_order_id == his_order_id, SandboxHisOrder.state == "active")
+        .values(state="cancelled", changed_at=_this_second(), updated_at=now())
     )
     return result.rowcount == 1

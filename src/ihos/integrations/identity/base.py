@@ -1,4 +1,5 @@
-"""Real-name verification (实名认证) as ihos sees it: does this name belong to this ID number?"""
+"""Real-name verification (实名认证) as ihos sees it: does this name belong to this ID number? And the
+intranet's priority level of a patient (优先级, for the queue): a number, never the reason (SY-01)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,16 @@ class IdentityCheck:
 
 class IdentityVerifier(Protocol):
     async def verify(self, name: str, id_number: str) -> IdentityCheck: ...
+
+
+@dataclass(frozen=True)
+class PriorityAnswer:
+    """The intranet's answer: ``level`` 0 (none) to 9 (first); why is never said. ``reference`` is the
+    intranet's id for the question, kept for disputes."""
+
+    level: int
+    reference: str
+
+
+class PriorityService(Protocol):
+    async def priority_level(self, name: str, id_number: str) -> PriorityAnswer: ...

@@ -1,4 +1,5 @@
-"""The real client for a real-name verification provider speaking ihos's wire format (``wire``)."""
+"""The real clients speaking ihos's identity wire format (``wire``): the real-name verification provider,
+and the intranet's priority levels for the queue."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ihos.integrations.identity import wire
-from ihos.integrations.identity.base import UNAVAILABLE, IdentityCheck, IdentityServiceError
+from ihos.integrations.identity.base import UNAVAILABLE, IdentityCheck, IdentityServiceError, PriorityAnswer
 from ihos.kit.time import now
 from ihos.security.masking import mask_id_number
 
@@ -115,3 +116,52 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise IdentityServiceError("bad_response", UNAVAILABLE, retryable=True)
     return body
+
+
+MAX_LEVEL = 9
+
+
+class HttpPriorityService:
+    """The intranet's priority interface: ``POST <endpoint>`` with ``{"request_id", "name", "id_number"}``,
+    signed like the real-name check; 200 answers ``{"request_id", "level": 0…9, "reference"}``. Errors are
+    ``IdentityServiceError`` (the caller decides whether to go on without a level)."""
+
+    def __init__(
+        self, config: IdentityConfig, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        # The signing and the transport are the real-name client's; only the answer differs.
+        self._http = HttpIdentityVerifier(config, timeout=timeout, transport=transport)
+
+    async def priority_level(self, name: str, id_number: str) -> PriorityAnswer:
+        request_id = str(uuid.uuid4())
+        body = json.dumps(
+            {"request_id": request_id, "name": name, "id_number": id_number}, ensure_ascii=False
+        ).encode()
+        nonce = secrets.token_hex(16)
+        response = await self._http._post(body, nonce)
+        try:
+            return self._answer(response, request_id=request_id, nonce=nonce)
+        except IdentityServiceError as exc:
+            log.warning("priority level for %s failed: %s", mask_id_number(id_number), exc.code)
+            raise
+
+    def _answer(self, response: httpx.Response, *, request_id: str, nonce: str) -> PriorityAnswer:
+        retryable = response.status_code == 429 or response.status_code >= 500
+        if not self._http._signed(response, nonce):
+            if response.status_code == 200:
+                raise IdentityServiceError("invalid_response_signature", UNAVAILABLE, retryable=False)
+            raise IdentityServiceError("bad_response", UNAVAILABLE, retryable=retryable)
+        body = _json_object(response)
+        if response.status_code != 200:
+            code = str(body.get("error") or "bad_response")
+            raise IdentityServiceError(code, MESSAGES.get(code, UNAVAILABLE), retryable=retryable)
+        level, reference = body.get("level"), body.get("reference")
+        if (
+            body.get("request_id") != request_id
+            or not isinstance(level, int)
+            or isinstance(level, bool)
+            or not 0 <= level <= MAX_LEVEL
+            or not isinstance(reference, str)
+        ):
+            raise IdentityServiceError("bad_response", UNAVAILABLE, retryable=True)
+        return PriorityAnswer(level=level, reference=reference)

@@ -8,6 +8,11 @@ it checks the app id, timestamp and HMAC-SM3 signature and signs its answers. An
 and the whole sandbox can be told to fail (settings or ``control``).
 
 It never logs or stores an ID number or a name unmasked.
+
+``PrioritySandbox`` plays the intranet's priority interface for the queue: patients aged ``senior_age``
+or more get ``senior_level``; the people of ``priority.json`` (the intranet's own registry: disabled
+patients, groups the hospital configures) get their level. The answer is the level only; why stays in
+this module.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import httpx
 
 from ihos.integrations.identity import wire
 from ihos.integrations.identity.client import IdentityConfig
-from ihos.integrations.settings import IdentitySandboxSettings
+from ihos.integrations.settings import IdentitySandboxSettings, PrioritySandboxSettings
 from ihos.kit.idcard import InvalidIdNumber, normalise, parse_id_number
 from ihos.kit.time import local_now, local_today, now
 from ihos.security.masking import mask_id_number, mask_name
@@ -197,3 +202,58 @@ def _question(content: bytes) -> tuple[str, str, str]:
     except InvalidIdNumber:
         raise _Refusal(400, "invalid_id_number", "not a valid resident ID number") from None
     return request_id, name, parsed.value
+
+
+# -- the intranet's priority levels (院内优先级) ---------------------------------------------------------
+
+PRIORITY_SANDBOX_ENDPOINT = "https://intranet.sandbox.ihos.invalid/v1/priority"
+PRIORITY_SANDBOX_SECRET = "ihos-sandbox-priority-secret"
+
+
+@lru_cache
+def _priority_registry() -> dict[str, int]:
+    text = resources.files("ihos.integrations.identity").joinpath("priority.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return {entry["id_number"]: int(entry["level"]) for entry in document["people"]}
+
+
+def priority_sandbox_config() -> IdentityConfig:
+    return IdentityConfig(
+        endpoint=PRIORITY_SANDBOX_ENDPOINT, app_id=SANDBOX_APP_ID, secret=PRIORITY_SANDBOX_SECRET
+    )
+
+
+priority_control = IdentitySandboxControl()
+
+
+class PrioritySandbox(IdentitySandbox):
+    """The fake intranet: same signing as the real-name sandbox, a level for an answer."""
+
+    def __init__(self, *, settings: PrioritySandboxSettings, config: IdentityConfig | None = None) -> None:
+        self.priority_settings = settings
+        self.config = config or priority_sandbox_config()
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        nonce = request.headers.get(wire.NONCE, "")
+        mode = priority_control.failure_mode or self.priority_settings.failure_mode
+        if mode == "timeout":
+            raise httpx.ReadTimeout("sandbox: simulated timeout", request=request)
+        try:
+            if mode == "unavailable":
+                raise _Refusal(503, "unavailable", "service unavailable")
+            self._authenticate(request)
+            request_id, _name, id_number = _question(request.content)
+        except _Refusal as refusal:
+            return self._reply(refusal.status, {"error": refusal.error, "message": refusal.message}, nonce)
+        body = {
+            "request_id": request_id,
+            "level": self.level_of(id_number),
+            "reference": f"PRI{local_now():%Y%m%d%H%M%S}{secrets.token_hex(4).upper()}",
+        }
+        return self._reply(200, body, nonce)
+
+    def level_of(self, id_number: str) -> int:
+        settings = self.priority_settings
+        parsed = parse_id_number(id_number, today=local_today())
+        senior = settings.senior_level if parsed.age_on(local_today()) >= settings.senior_age else 0
+        return max(senior, _priority_registry().get(id_number, 0))
