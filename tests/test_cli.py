@@ -65,10 +65,18 @@ class TestDemo:
             "customer_service",
             "content_editor",
             "insurance_office",
+            "outpatient_office",
             "system_admin",
             "security_admin",
             "audit_admin",
         }
+
+    def test_the_slot_pool_is_open_for_booking(self, seeded):
+        db = sqlite3.connect(seeded / "ihos.db")
+        days = db.execute("SELECT count(DISTINCT session_date) FROM clinic_sessions").fetchone()[0]
+        free = db.execute("SELECT count(*) FROM slots WHERE status = 'free'").fetchone()[0]
+        assert days >= 14
+        assert free > 0
 
     def test_running_it_twice_changes_nothing(self, seeded):
         db = sqlite3.connect(seeded / "ihos.db")

@@ -1,6 +1,6 @@
 """The demo hospital (``ihos demo``): two campuses, a department tree each, about forty staff in every
-role, twenty patients in fourteen accounts. Safe to run twice: a second run changes nothing and prints
-the sign-ins again.
+role, twenty patients in fourteen accounts, clinics every day with two weeks of sessions generated. Safe
+to run twice: a second run changes nothing and prints the sign-ins again.
 
 The patients are people of the sandbox real-name registry (``integrations/identity/people.json``),
 verified through the same service a real patient goes through. Three registry people are left
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time, timedelta
 from importlib import resources
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihos.auth import consents
 from ihos.auth.caller import Caller, command_line
-from ihos.kit.time import now
+from ihos.kit.time import local_today, now
 from ihos.models.accounts import Account
 from ihos.models.organization import Campus, Department, Hospital, Staff
 from ihos.organization import service as organisation
@@ -119,6 +119,7 @@ OTHER_STAFF = [
     ("kefu2", "邓佳", "C1002", ["customer_service"], ["MAIN:ADMIN"], None, None),
     ("bianji", "曹雯", "E1001", ["content_editor"], ["MAIN:ADMIN"], None, None),
     ("yibao", "彭程", "I1001", ["insurance_office"], ["MAIN:ADMIN"], None, None),
+    ("menzhen", "钟敏", "O1001", ["outpatient_office"], ["MAIN:ADMIN"], None, "director"),
 ]
 # Accounts: the registry person who holds it, and the family patients they add (name, relation).
 ACCOUNTS: list[tuple[str, list[tuple[str, str]]]] = [
@@ -179,6 +180,7 @@ async def seed(session: AsyncSession) -> bool:
     await _patients(session)
     await _finance(session, admin)
     await _clinic_bills(session)
+    await _slot_pool(session, admin)
     return True
 
 
@@ -355,6 +357,77 @@ async def _clinic_bills(session: AsyncSession) -> None:
         )
 
 
+# The weekly clinics (排班计划): (doctor username or None for a department clinic, department, slot type,
+# weekdays, periods, room, places). Every day has clinics, so that a visitor can book and queue any day.
+CLINICS = [
+    ("lijianhua", "MAIN:CARD", "expert", range(7), ("morning", "afternoon"), "A101", 20),
+    ("fenglin", "MAIN:CARD", "general", range(5), ("morning", "afternoon"), "A102", 30),
+    ("wangli", "MAIN:RESP", "expert", (0, 2, 4), ("morning",), "A201", 20),
+    ("chenmei", "MAIN:RESP", "general", range(7), ("morning", "afternoon"), "A202", 30),
+    ("zhangming", "MAIN:GAST", "general", range(5), ("morning",), "A301", 24),
+    ("tangning", "MAIN:GAST", "expert", (1, 3), ("afternoon",), "A302", 16),
+    ("sunhong", "MAIN:PED", "expert", range(6), ("morning",), "B101", 20),
+    ("hanbing", "MAIN:PED", "general", range(7), ("morning", "afternoon"), "B102", 30),
+    ("zhaogang", "MAIN:ORTH", "special_needs", (2,), ("afternoon",), "C101", 8),
+    ("yangfan", "EAST:GP", "expert", range(5), ("morning",), "E101", 20),
+    ("gaofeng", "EAST:GP", "general", range(7), ("morning", "afternoon"), "E102", 30),
+    (None, "MAIN:ENDO", "disease_clinic", (1, 4), ("afternoon",), "A401", 16),
+]
+PERIODS = {"morning": (time(8), time(12)), "afternoon": (time(14), time(17, 30))}
+SLOT_TYPE_NAMES = {"general": "普通门诊", "expert": "专家门诊", "special_needs": "特需门诊"}
+
+
+def _kind_name(doctor: Staff | None, department: Department, slot_type: str) -> str:
+    return f"{doctor.name}{SLOT_TYPE_NAMES[slot_type]}" if doctor else f"{department.name}糖尿病专病门诊"
+
+
+async def _slot_pool(session: AsyncSession, caller: Caller) -> None:
+    """The weekly clinics, and their sessions for the next two weeks (later days the daily sweep makes)."""
+    from ihos.scheduling import service as scheduling
+
+    departments = {
+        f"{campus.code}:{department.code}": department
+        for department, campus in (await session.execute(select(Department, Campus).join(Campus))).all()
+    }
+    doctors = {staff.username: staff for staff in (await session.scalars(select(Staff))).all()}
+    for username, department_key, slot_type, weekdays, periods, room, places in CLINICS:
+        department = departments[department_key]
+        doctor = doctors[username] if username else None
+        kind = await scheduling.create_registration_kind(
+            session,
+            caller,
+            name=_kind_name(doctor, department, slot_type),
+            slot_type_code=slot_type,
+            department_id=department.id,
+            doctor_id=doctor.id if doctor else None,
+            disease=None if doctor else "糖尿病",
+            fee_fen=None,
+            is_online=False,
+        )
+        for weekday in weekdays:
+            for period in periods:
+                starts, ends = PERIODS[period]
+                await scheduling.create_template(
+                    session,
+                    caller,
+                    registration_kind_id=kind.id,
+                    weekday=weekday,
+                    period=period,
+                    starts=starts,
+                    ends=ends,
+                    average_minutes=10,
+                    capacity=places,
+                    room=room,
+                    quotas={"window": places // 5, "kiosk": places // 10},
+                    valid_from=local_today(),
+                    valid_until=None,
+                )
+    today = local_today()
+    await scheduling.generate(
+        session, caller, date_from=today, date_to=today + timedelta(days=13), template_ids=None, preview=False
+    )
+
+
 def sign_ins() -> str:
     people = registry()
     lines = [
@@ -368,6 +441,7 @@ def sign_ins() -> str:
         "  医生     用户名 lijianhua（心血管内科）、wangli（呼吸内科）…",
         "  护士     用户名 chenxiaoyan    药师 liufang    客服 kefu1",
         "  财务     用户名 sunyue、zhuhao（可申请、审批退款）    财务主管 qinlei（财务设置）",
+        "  门诊办   用户名 menzhen（号源、排班、预约管理、排队规则）",
         "",
         "患者端 /h5/ ：手机号 + 密码，例如",
     ]
