@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
     )
+    app.state.session_override = None  # tests put their session here (kit.http.db_session)
     install_error_handlers(app)
     app.add_middleware(MethodOverride)
     api = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)

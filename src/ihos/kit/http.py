@@ -28,7 +28,7 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     A refusal that carries a ``record`` callback has that record written in a fresh transaction
     after the rollback (failed sign-ins, denied access), so the refusal itself changes nothing else.
     """
-    override = getattr(request.app.state, "session_override", None)
+    override = request.app.state.session_override
     if override is not None:
         async with transaction(override):
             yield override
