@@ -2,16 +2,17 @@
 
 Starts ``ihos serve`` (PostgreSQL, several worker processes) on a fresh database with one released
 session of C places and as many real-name patients signed in, then has K concurrent clients book it for
-a number of seconds. Prints successful bookings per second, latency of successful bookings (p50/p99), every answer
-by status, and the count of double-booked places (must be 0). A second round with many more clients books
-a smaller session until it is sold out and checks that overload gives only "sold out" or "too many
-requests". Beside them, pgbench runs the same-shaped conditional UPDATE on this machine's PostgreSQL, and
-the ratio is printed.
+a number of seconds. Prints successful bookings per second, latency of successful bookings (p50/p99),
+every answer by status, and the count of double-booked places (must be 0). A second round with many
+more clients books a smaller session until it is sold out and checks that overload gives only "sold
+out" or "too many requests". Beside them, pgbench runs the same-shaped conditional UPDATE on this
+machine's PostgreSQL, and the ratio is printed.
 
 The rate depends on what else the machine runs; the CPU time one booking costs the server processes and
 PostgreSQL does not, so it is printed too, with the rate it allows on this machine's idle cores.
 
-    .venv/bin/python bench/booking_rush.py [--capacity 12000] [--clients 64] [--overload 400] [--workers 2] [--seconds 10]
+    .venv/bin/python bench/booking_rush.py [--capacity 12000] [--clients 64] [--overload 400]
+                                           [--workers 2] [--seconds 10]
 """
 
 from __future__ import annotations

@@ -53,6 +53,9 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        # uvicorn kills a worker that misses a 5 s health check; a busy worker holding thousands of
+        # queue-screen WebSockets can, and killing it drops them all into a reconnect storm.
+        timeout_worker_healthcheck=30,
         proxy_headers=False,
         log_level=get_settings().log_level.lower(),
     )

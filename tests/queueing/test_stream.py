@@ -228,6 +228,40 @@ class TestPatientPhone:
             called = await ws.receive_until("positions")
             assert (called["items"][0]["state"], called["items"][0]["called_to"]) == ("called", "3诊室")
 
+    async def test_a_call_published_late_still_brings_the_notice(
+        self, queue_app, real_http, own_database, live
+    ):
+        """Two doctors' workers may publish out of order: the phone sees the later event first, a gap. The
+        call it skipped is in the log, and its notice must still reach the phone."""
+        from ihos.queueing import calling
+
+        mine = await real_http.post(
+            f"{API}/me/queue-check-ins",
+            headers=live.patient_headers,
+            json={"booking_id": live.family_booking},
+        )
+        entry_id = mine.json()["entry"]["id"]
+        async with WebSocketSession(queue_app, f"{API}/queue-stream/me") as ws:
+            await ws.send_json({"token": live.patient_token})
+            await ws.receive_until("positions")
+            async with own_database() as session:
+                await calling.call_entry(
+                    session, live.doctor.caller, entry_id=uuid.UUID(entry_id), place=None
+                )
+                late = session.info.pop("after_commit")  # committed; its worker has not published yet
+                await commit(session)
+            called = await real_http.post(
+                f"{API}/queues/{live.queue_id}/call-next", headers=live.doctor.headers, json={}
+            )
+            assert called.status_code == 200
+            notice = await ws.receive_until("notice")
+            assert (notice["entry_id"], notice["text"]) == (entry_id, "请 4号 欧**明 到 3诊室 就诊")
+            for publish in late:
+                await publish()
+            [item] = (await ws.receive_until("positions"))["items"]
+            assert item["state"] == "called"
+            await ws.nothing_more()
+
     async def test_a_new_queue_joins_the_feed(self, queue_app, real_http, live):
         async with WebSocketSession(queue_app, f"{API}/queue-stream/me") as ws:
             await ws.send_json({"token": live.patient_token})

@@ -267,7 +267,7 @@ class QueueView:
 
     def apply(self, event: dict[str, Any]) -> str:
         """Take an event in: ``new``; ``seen`` (already applied: it comes on two topics); ``gap`` (one is
-        missing before it: the view must be reloaded)."""
+        missing before it: the log has it)."""
         seq = int(event["seq"])
         if seq <= self.seq:
             return "seen"
@@ -317,33 +317,65 @@ class PatientFeed:
             await send(last)
             async for topic, event in subscription:
                 if subscription.lagged:
-                    return True
+                    subscription.lagged = False
+                    if not await self._catch_up(send, views, own, list(views)):
+                        return True
                 view = views.get(event["queue_id"])
                 if view is None:
                     return True  # a queue new to this patient
-                applied = view.apply(event)
-                if applied == "gap":
-                    return True
                 entry = event.get("entry") or {}
                 if topic.startswith("queue.patient.") and entry.get("id") not in own:
                     return True  # one of the account's patients joined a queue shown already
+                applied = view.apply(event)
                 if applied == "seen":
                     continue
-                if entry.get("id") in own and event["kind"] in ("called", "recalled"):
-                    await send(
-                        {
-                            "type": "notice",
-                            "entry_id": entry["id"],
-                            "queue_id": event["queue_id"],
-                            "text": event["announcement"],
-                            "at": event["at"],
-                        }
-                    )
+                if applied == "gap":
+                    # An event published late (by another worker) or lost: the log has it, and it may be
+                    # this patient's call, whose notice a reload would never send.
+                    if not await self._catch_up(send, views, own, [event["queue_id"]]):
+                        return True
+                else:
+                    await self._notify(send, own, event)
                 current = self._positions(views, own)
                 if current != last:
                     await send(current)
                     last = current
         return False
+
+    async def _catch_up(
+        self, send: Send, views: dict[str, QueueView], own: set[str], queue_ids: list[str]
+    ) -> bool:
+        """Apply the logged events the views have not seen, with their notices; False when too far
+        behind (the views must be reloaded)."""
+        async with unit_of_work(self.app) as session:
+            missed = {
+                queue_id: await events.events_after(
+                    session, uuid.UUID(queue_id), views[queue_id].seq, limit=CATCH_UP_LIMIT + 1
+                )
+                for queue_id in queue_ids
+            }
+        if any(len(logged) > CATCH_UP_LIMIT for logged in missed.values()):
+            return False
+        for queue_id, logged in missed.items():
+            for event in logged:
+                if views[queue_id].apply(event) == "new":
+                    await self._notify(send, own, event)
+        return True
+
+    @staticmethod
+    async def _notify(send: Send, own: set[str], event: dict[str, Any]) -> None:
+        """The notice of a call of one of the account's patients."""
+        entry = event.get("entry") or {}
+        if entry.get("id") in own and event["kind"] in ("called", "recalled"):
+            await send(
+                {
+                    "type": "notice",
+                    "entry_id": entry["id"],
+                    "queue_id": event["queue_id"],
+                    "text": event["announcement"],
+                    "at": event["at"],
+                }
+            )
 
     async def _load(self, patient_ids: list[uuid.UUID]) -> tuple[dict[str, QueueView], set[str]]:
         async with unit_of_work(self.app) as session:
