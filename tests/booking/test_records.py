@@ -82,6 +82,19 @@ class TestMyBookings:
         bad = await client.get("/api/v1/me/bookings", headers=booker.headers, params={"state": "lost"})
         assert bad.status_code == 422
 
+    async def test_by_several_states(self, session, client, org, booker, run_jobs):
+        first = (await released_session(session, org)).id
+        second = (await released_session(session, org, day=clinic_day(2) + timedelta(days=1))).id
+        await booked(client, session, run_jobs, booker, first)
+        await hold(client, booker, second)
+        both = await mine(client, booker, state="confirmed,held")
+        assert sorted(i["session"]["id"] for i in both["items"]) == sorted([str(first), str(second)])
+        assert (await mine(client, booker, state="confirmed,arrived,confirmed"))["total"] == 1
+        assert (await mine(client, booker, state="cancelled,expired"))["total"] == 0
+        for bad_state in ("confirmed,", ",held", "confirmed,lost"):
+            bad = await client.get("/api/v1/me/bookings", headers=booker.headers, params={"state": bad_state})
+            assert bad.status_code == 422, bad_state
+
     async def test_a_lapsed_hold_shows_expired_before_the_sweep(self, session, client, org, booker):
         clinic_id = (await released_session(session, org)).id
         await hold(client, booker, clinic_id)

@@ -7,6 +7,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from sqlalchemy import or_
 
 from ihos.auth.deps import PatientCaller
 from ihos.billing.api import order_out, prepay_out
@@ -30,9 +31,14 @@ from ihos.security.masking import mask_name
 
 router = APIRouter()  # included in ihos.booking.api, whose tag it takes
 
+_STATES = "held|confirmed|arrived|completed|cancelled|expired|no_show"
 State = Annotated[
     str | None,
-    Query(pattern="^(held|confirmed|arrived|completed|cancelled|expired|no_show)$", description="预约状态"),
+    Query(
+        pattern=f"^({_STATES})(,({_STATES}))*$",
+        max_length=80,
+        description="预约状态；多个用逗号分隔（如 confirmed,arrived）",
+    ),
 ]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=100)]
@@ -50,7 +56,7 @@ async def my_bookings(
     at = now()
     conditions = [repository.visible_to_account(caller.subject_id)]
     if state is not None:
-        conditions.append(repository.state_is(state, at))
+        conditions.append(or_(*(repository.state_is(one, at) for one in dict.fromkeys(state.split(",")))))
     if patient_id is not None:
         conditions.append(Booking.patient_id == patient_id)
     rows, total = await repository.booking_rows(
