@@ -29,6 +29,12 @@ from ihos.security.fields import blind_index
 from ihos.security.passwords import hash_password
 
 HOSPITAL_CODE = "DEMO"
+# Fixed screen tokens (like the administrators' TOTP secrets) so that the sign-ins can print the TV URLs:
+# the door of 李建华's room A101 and the hall of 心血管内科. A real screen's token is shown once only.
+DEMO_SCREENS = [
+    ("心血管内科 A101 门口屏", "A101", "ihs_demo-room-A101-screen-token"),
+    ("心血管内科候诊大厅屏", None, "ihs_demo-hall-CARD-screen-token"),
+]
 PASSWORD = "Ihos@2026"
 # Fixed TOTP secrets so that a visitor can add the demo administrators to an authenticator app.
 ADMIN_TOTP = {
@@ -181,6 +187,7 @@ async def seed(session: AsyncSession) -> bool:
     await _finance(session, admin)
     await _clinic_bills(session)
     await _slot_pool(session, admin)
+    await _queues_and_screens(session, departments)
     return True
 
 
@@ -428,6 +435,32 @@ async def _slot_pool(session: AsyncSession, caller: Caller) -> None:
     )
 
 
+async def _queues_and_screens(session: AsyncSession, departments: dict[str, Department]) -> None:
+    """Every clinic room's queue made ahead (as the outpatient office would, to bind its screen), and the
+    demo's two screens: the door of A101 and the hall of 心血管内科."""
+    from ihos.models.queueing import QueueScreen
+    from ihos.models.scheduling import ClinicSession
+    from ihos.queueing import screens
+    from ihos.queueing.service import queue_for_session
+
+    rooms: dict[str, Any] = {}
+    for clinic in (await session.scalars(select(ClinicSession).order_by(ClinicSession.starts_at))).all():
+        if clinic.room and clinic.room not in rooms:
+            rooms[clinic.room] = await queue_for_session(session, clinic)
+    cardiology = departments["MAIN:CARD"]
+    for name, room, token in DEMO_SCREENS:
+        session.add(
+            QueueScreen(
+                name=name,
+                token_hash=screens.token_digest(token),
+                campus_id=cardiology.campus_id,
+                queue_id=rooms[room].id if room else None,
+                department_id=None if room else cardiology.id,
+            )
+        )
+    await session.flush()
+
+
 def sign_ins() -> str:
     people = registry()
     lines = [
@@ -450,4 +483,8 @@ def sign_ins() -> str:
     lines.append("  张伟、王芳各有一笔待缴费用（诊间支付），演示模式下可在演示收银台支付")
     lines.append("  可注册的演示人员：郭婷婷 13900000016、何志明 13900000017、林佳怡 13900000018")
     lines.append("  （演示模式下验证码见 /console/ 的短信沙箱）")
+    lines += ["", "叫号屏（电视浏览器全屏打开，无需登录）："]
+    for name, _room, token in DEMO_SCREENS:
+        lines.append(f"  {name}  /console/screen?token={token}")
+    lines.append("  叫号台：医生 lijianhua（A101）  分诊台：护士 liuyue（心血管内科）")
     return "\n".join(lines)

@@ -90,6 +90,32 @@ class TestQueues:
         assert refused.json()["error"] == "queue_inactive"
 
 
+class TestMyQueues:
+    async def test_it_works(self, session, client, clinic, nurse, doctor):
+        clinic.doctor_id = doctor.id
+        await session.flush()
+        queue_id, _entry = await one_checked_in(session, client, clinic, nurse)
+        response = await client.get(f"{API}/queues/mine", headers=doctor.headers)
+        assert response.status_code == 200, response.text
+        assert [(q["queue"]["id"], q["waiting"]) for q in response.json()] == [(queue_id, 1)]
+
+    async def test_only_the_callers_open_sessions_of_today(self, session, client, clinic, nurse, doctor):
+        await one_checked_in(session, client, clinic, nurse)
+        other = await client.get(f"{API}/queues/mine", headers=doctor.headers)
+        assert other.json() == []
+        clinic.doctor_id = doctor.id
+        await session.flush()
+        at(9, 0, day=clinic.session_date + timedelta(days=1))
+        assert (await client.get(f"{API}/queues/mine", headers=doctor.headers)).json() == []
+
+    async def test_a_patient_may_not(self, session, client):
+        account = await make_account(session)
+        response = await client.get(
+            f"{API}/queues/mine", headers=bearer(await patient_token(session, account))
+        )
+        assert response.status_code in (401, 403)
+
+
 class TestRules:
     async def test_a_queue_of_its_own(self, session, client, clinic, office, nurse):
         queue_id, _entry = await one_checked_in(session, client, clinic, nurse)
@@ -211,6 +237,11 @@ class TestScreens:
             f"{API}/queue-screens", headers=admin.headers, json={"name": "大屏", "queue_id": queue_id}
         )
         assert created.status_code == 201
+        # IT lists the queues to bind a screen (names and counts, no patients).
+        listed = await client.get(f"{API}/queues", headers=admin.headers)
+        assert [item["queue"]["id"] for item in listed.json()] == [queue_id]
+        entries = await client.get(f"{API}/queues/{queue_id}/entries", headers=admin.headers)
+        assert entries.status_code == 403
 
     async def test_one_binding(self, client, office, org):
         both = await client.post(f"{API}/queue-screens", headers=office.headers, json={"name": "x"})
@@ -221,6 +252,7 @@ class TestScreens:
 
 ENDPOINTS = [
     ("GET", "/queues", None, "doctor"),
+    ("GET", "/queues/mine", None, "doctor"),
     (
         "POST",
         "/queues",

@@ -20,7 +20,8 @@ export default defineConfig({
   },
   server: {
     // `npm run dev` talks to the backend started with `make run`.
-    proxy: { '/api': 'http://127.0.0.1:8000' },
+    // ws: the queue screens and desks follow their queues over WebSockets under /api/v1/queue-stream/.
+    proxy: { '/api': { target: 'http://127.0.0.1:8000', ws: true } },
   },
   test: {
     environment: 'happy-dom',
@@ -28,5 +29,7 @@ export default defineConfig({
     // Vue, its provide/inject across components breaks, and (for one) every form validates as correct.
     server: { deps: { inline: ['element-plus'] } },
     include: ['tests/**/*.test.ts'],
+    // Mounting Element Plus on happy-dom takes seconds when the 2-core CI machine is busy; 5 s was flaky.
+    testTimeout: 30_000,
   },
 })

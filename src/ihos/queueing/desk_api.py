@@ -34,9 +34,9 @@ from ihos.queueing.schemas import (
     QueueIn,
     QueueKind,
     QueueOut,
+    QueueRuleOut,
     QueueRulesOut,
     RuleIn,
-    QueueRuleOut,
     ScreenIn,
     ScreenOut,
     StaffEntryOut,
@@ -64,6 +64,16 @@ async def screen_manager(caller: StaffCaller) -> Caller:
 ScreenManager = Annotated[Caller, Depends(screen_manager)]
 
 
+async def queue_lister(caller: StaffCaller) -> Caller:
+    """Desks read the queues; IT, who binds a screen to a room's queue, lists them too (without patients)."""
+    if not (caller.has(Permission.QUEUE_READ) or caller.has(Permission.QUEUE_SCREEN_MANAGE)):
+        raise Forbidden(record=audit.denied(caller, "access.denied", details={"permission": "queue.read"}))
+    return caller
+
+
+QueueLister = Annotated[Caller, Depends(queue_lister)]
+
+
 class NotAQueueRule(InvalidInput):
     code = "not_a_queue_rule"
     default_message = "这不是排队叫号规则"
@@ -75,7 +85,7 @@ class NotAQueueRule(InvalidInput):
 @router.get("/queues", response_model=list[QueueCountsOut], summary="队列一览（含当日各状态人数）")
 async def list_queues(
     session: DbSession,
-    caller: Reader,
+    caller: QueueLister,
     day: Annotated[date | None, Query(alias="date", description="默认今日")] = None,
     department_id: uuid.UUID | None = None,
     kind: QueueKind | None = None,
@@ -84,6 +94,13 @@ async def list_queues(
         session, campus_ids=caller.campus_ids, department_id=department_id, kind=kind
     )
     counted = await repository.counts(session, [queue.id for queue in found], day or local_today())
+    return [QueueCountsOut(queue=views.queue_out(queue), **counted[queue.id]) for queue in found]
+
+
+@router.get("/queues/mine", response_model=list[QueueCountsOut], summary="我今日出诊的队列（医生叫号台）")
+async def my_queues(session: DbSession, caller: Reader) -> list[QueueCountsOut]:
+    found = await service.queues_of_doctor(session, caller, local_today())
+    counted = await repository.counts(session, [queue.id for queue in found], local_today())
     return [QueueCountsOut(queue=views.queue_out(queue), **counted[queue.id]) for queue in found]
 
 
@@ -298,9 +315,13 @@ async def _department(session: DbSession, caller: Caller, department_id: uuid.UU
 
 
 @router.get(
-    "/departments/{department_id}/queue-rules", response_model=list[QueueRuleOut], summary="科室的排队叫号规则"
+    "/departments/{department_id}/queue-rules",
+    response_model=list[QueueRuleOut],
+    summary="科室的排队叫号规则",
 )
-async def department_rules(department_id: uuid.UUID, session: DbSession, caller: Office) -> list[QueueRuleOut]:
+async def department_rules(
+    department_id: uuid.UUID, session: DbSession, caller: Office
+) -> list[QueueRuleOut]:
     department = await _department(session, caller, department_id)
     return [await _rule_out(session, rule.key, department.id) for rule in QUEUE_RULES]
 

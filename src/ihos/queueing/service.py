@@ -11,8 +11,9 @@ Check-in is in ``checkin``, the doctor's station in ``calling``, the event log i
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihos.audit import service as audit
@@ -229,6 +230,30 @@ async def queue_for_session(session: AsyncSession, clinic: ClinicSession) -> Que
             rules={},
         ),
     )
+
+
+async def queues_of_doctor(session: AsyncSession, caller: Caller, day: date) -> list[Queue]:
+    """The queues of the caller's open clinic sessions on ``day`` (a doctor's own rooms), those that exist:
+    a room's queue is made at its first check-in, or ahead by the outpatient office."""
+    clinics = await session.scalars(
+        select(ClinicSession)
+        .where(
+            ClinicSession.doctor_id == caller.subject_id,
+            ClinicSession.session_date == day,
+            ClinicSession.state == "open",
+        )
+        .order_by(ClinicSession.starts_at)
+    )
+    found: dict[uuid.UUID, Queue] = {}
+    for clinic in clinics.all():
+        if not caller.may_see_campus(clinic.campus_id):
+            continue
+        kind, code = ("room", clinic.room) if clinic.room else ("hall", "hall")
+        key = scope_key(kind, campus_id=clinic.campus_id, department_id=clinic.department_id, code=code)
+        queue = await repository.queue_by_scope(session, key)
+        if queue is not None and queue.is_active:
+            found.setdefault(queue.id, queue)
+    return list(found.values())
 
 
 async def create_queue(

@@ -18,10 +18,10 @@ from ihos.patients import repository as patients
 from ihos.queueing import checkin, positions, repository, service, views
 from ihos.queueing.schemas import (
     CheckInOut,
-    QueueEntryOut,
     MyQueuesOut,
     PatientQueryIn,
     QueueCountsOut,
+    QueueEntryOut,
     SystemCheckInIn,
 )
 

@@ -9,10 +9,10 @@ from ihos.queueing import events, positions
 from ihos.queueing.positions import Standing
 from ihos.queueing.schemas import (
     CheckInOut,
-    QueueEntryOut,
     ExamOrderOut,
     IssuedScreenOut,
     MyQueueItemOut,
+    QueueEntryOut,
     QueueOut,
     ScreenOut,
     StaffEntryOut,

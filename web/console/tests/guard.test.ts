@@ -67,21 +67,21 @@ describe('decide', () => {
 describe('menuEntries', () => {
   const names = (session: GuardSession) => menuEntries(deskRoutes, session).map((route) => route.name)
   // The roles' permissions as the server gives them (src/ihos/auth/permissions.py).
-  const systemAdmin = { ...doctor, roles: [Role.systemAdmin], permissions: ['organisation.read', 'dictionary.manage', 'rule.manage', 'job.manage', 'system_client.manage', 'sandbox.read'] }
+  const systemAdmin = { ...doctor, roles: [Role.systemAdmin], permissions: ['organisation.read', 'dictionary.manage', 'rule.manage', 'job.manage', 'system_client.manage', 'queue_screen.manage', 'sandbox.read'] }
   const securityAdmin = { ...doctor, roles: [Role.securityAdmin], permissions: ['organisation.read', 'organisation.manage', 'staff.manage', 'role.manage', 'session.manage'] }
-  const customerService = { ...doctor, roles: [Role.customerService], permissions: ['organisation.read', 'patient.read', 'patient.unmask', 'patient.password_reset', 'identity.review', 'finance.read'] }
+  const customerService = { ...doctor, roles: [Role.customerService], permissions: ['organisation.read', 'patient.read', 'patient.unmask', 'patient.password_reset', 'identity.review', 'finance.read', 'booking.read', 'booking.manage', 'blacklist.manage'] }
 
   it('lists only the desks the roles allow', () => {
     expect(names(auditor)).toEqual(['home', 'audit-log', 'profile'])
-    expect(names({ ...doctor, permissions: ['organisation.read', 'patient.read'] })).toEqual(['home', 'organization', 'patients', 'profile'])
-    expect(names(customerService)).toEqual(['home', 'organization', 'patients', 'identity-review', 'finance-orders', 'finance-refunds', 'finance-anomalies', 'profile'])
+    expect(names({ ...doctor, permissions: ['organisation.read', 'patient.read'] })).toEqual(['home', 'organization', 'patients', 'scheduling-mine', 'queue-calling', 'profile'])
+    expect(names(customerService)).toEqual(['home', 'organization', 'patients', 'identity-review', 'finance-orders', 'finance-refunds', 'finance-anomalies', 'scheduling-sessions', 'booking-records', 'booking-bans', 'profile'])
   })
 
   it('keeps the three administrators apart', () => {
     const system = names(systemAdmin)
     const security = names(securityAdmin)
     const audit = names(auditor)
-    expect(system).toEqual(['home', 'organization', 'system-rules', 'dictionaries', 'job-failures', 'system-clients', 'profile'])
+    expect(system).toEqual(['home', 'organization', 'system-rules', 'dictionaries', 'job-failures', 'system-clients', 'queue-screens', 'profile'])
     expect(security).toEqual(['home', 'organization', 'users', 'profile'])
     // Apart from the shared desks, no administrator sees another's.
     const shared = new Set(['home', 'organization', 'profile'])

@@ -15,6 +15,7 @@ export const Role = {
   customerService: 'customer_service',
   contentEditor: 'content_editor',
   insuranceOffice: 'insurance_office',
+  outpatientOffice: 'outpatient_office',
 } as const
 
 export type RoleCode = (typeof Role)[keyof typeof Role]
@@ -41,6 +42,15 @@ export const Permission = {
   financeRead: 'finance.read',
   financeConfigure: 'finance.configure',
   anomalyHandle: 'anomaly.handle',
+  scheduleManage: 'schedule.manage',
+  bookingRead: 'booking.read',
+  bookingManage: 'booking.manage',
+  blacklistManage: 'blacklist.manage',
+  queueRead: 'queue.read',
+  queueCheckin: 'queue.checkin',
+  queueCall: 'queue.call',
+  queueManage: 'queue.manage',
+  queueScreenManage: 'queue_screen.manage',
 } as const
 
 export type PermissionCode = (typeof Permission)[keyof typeof Permission]

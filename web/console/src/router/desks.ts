@@ -22,6 +22,8 @@ import {
   User,
   WarningFilled,
 } from '@element-plus/icons-vue'
+import { Calendar, CircleClose, Clock, Notebook, Operation, Remove } from '@element-plus/icons-vue'
+import { Bell, FirstAidKit, Monitor } from '@element-plus/icons-vue'
 import type { Component } from 'vue'
 import type { RouteRecordRaw } from 'vue-router'
 
@@ -54,6 +56,13 @@ declare module 'vue-router' {
 const patientsAccess = { roles: [Role.customerService], permissions: [Permission.patientRead] } as const
 // The finance desks read with finance.read (finance, finance supervisor, customer service); who may
 // request, approve and execute refunds is a per-staff authority the server checks on each refund.
+// The slot pool (门诊办) and the bookings desks (门诊办, 客服): keep in line with ihos.booking.access and
+// ihos.scheduling.api (schedule.manage; booking.read; booking.manage; blacklist.manage).
+const scheduleAccess = { roles: [Role.outpatientOffice], permissions: [Permission.scheduleManage] } as const
+const bookingReadAccess = {
+  roles: [Role.outpatientOffice, Role.customerService],
+  permissions: [Permission.bookingRead],
+} as const
 const financeAccess = {
   roles: [Role.finance, Role.financeSupervisor, Role.customerService],
   permissions: [Permission.financeRead],
@@ -218,6 +227,81 @@ export const deskRoutes: RouteRecordRaw[] = [
       icon: SetUp,
       roles: [Role.financeSupervisor],
       permissions: [Permission.financeConfigure],
+    },
+  },
+  {
+    path: 'scheduling/setup',
+    name: 'scheduling-setup',
+    component: () => import('@/views/scheduling/SetupDesk.vue'),
+    meta: { title: 'desk.schedulingSetup', menu: true, icon: Operation, ...scheduleAccess },
+  },
+  {
+    path: 'scheduling/sessions',
+    name: 'scheduling-sessions',
+    component: () => import('@/views/scheduling/SessionsDesk.vue'),
+    meta: { title: 'desk.schedulingSessions', menu: true, icon: Calendar, ...bookingReadAccess },
+  },
+  {
+    path: 'booking/records',
+    name: 'booking-records',
+    component: () => import('@/views/booking/BookingsDesk.vue'),
+    meta: { title: 'desk.bookingRecords', menu: true, icon: Notebook, ...bookingReadAccess },
+  },
+  {
+    path: 'booking/suspensions',
+    name: 'booking-suspensions',
+    component: () => import('@/views/booking/SuspensionsDesk.vue'),
+    meta: { title: 'desk.bookingSuspensions', menu: true, icon: CircleClose, ...scheduleAccess },
+  },
+  {
+    path: 'booking/bans',
+    name: 'booking-bans',
+    component: () => import('@/views/booking/BansDesk.vue'),
+    meta: {
+      title: 'desk.bookingBans',
+      menu: true,
+      icon: Remove,
+      roles: [Role.outpatientOffice, Role.customerService],
+      permissions: [Permission.blacklistManage],
+    },
+  },
+  {
+    // DR-07: a doctor's own sessions and who booked them (the API answers any member of staff).
+    path: 'scheduling/mine',
+    name: 'scheduling-mine',
+    component: () => import('@/views/scheduling/MySessionsDesk.vue'),
+    meta: { title: 'desk.schedulingMine', menu: true, icon: Clock, roles: [Role.doctor] },
+  },
+  {
+    // The smart queue (src/ihos/queueing/desk_api.py): calling needs queue.call, check-in queue.checkin,
+    // the screens queue.manage or queue_screen.manage (the outpatient office, the system admin).
+    path: 'queue/calling',
+    name: 'queue-calling',
+    component: () => import('@/views/queue/CallingDesk.vue'),
+    meta: { title: 'queue.desk.calling', menu: true, icon: Bell, roles: [Role.doctor], permissions: [Permission.queueCall] },
+  },
+  {
+    path: 'queue/triage',
+    name: 'queue-triage',
+    component: () => import('@/views/queue/TriageDesk.vue'),
+    meta: {
+      title: 'queue.desk.triage',
+      menu: true,
+      icon: FirstAidKit,
+      roles: [Role.nurse, Role.outpatientOffice],
+      permissions: [Permission.queueCheckin],
+    },
+  },
+  {
+    path: 'queue/screens',
+    name: 'queue-screens',
+    component: () => import('@/views/queue/ScreensDesk.vue'),
+    meta: {
+      title: 'queue.desk.screens',
+      menu: true,
+      icon: Monitor,
+      roles: [Role.systemAdmin, Role.outpatientOffice],
+      permissions: [Permission.queueManage, Permission.queueScreenManage],
     },
   },
   {

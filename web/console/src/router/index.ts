@@ -18,6 +18,13 @@ export function createConsoleRouter(): Router {
         meta: { public: true, title: 'signIn.title' },
       },
       {
+        // A TV at a room's door or in a hall: full screen, signed in with its screen token alone (no staff).
+        path: '/screen',
+        name: 'queue-screen',
+        component: () => import('@/views/queue/ScreenView.vue'),
+        meta: { public: true, title: 'screen.title' },
+      },
+      {
         path: '/',
         component: ConsoleLayout,
         children: [

@@ -27,6 +27,14 @@ export type LabelGroup =
   | 'notificationOutcomes'
   | 'requesterKinds'
   | 'paymentDispositions'
+  | 'bookingChannels'
+  | 'bookingStates'
+  | 'endReasons'
+  | 'periods'
+  | 'weekdays'
+  | 'placeStates'
+  | 'sessionStates'
+  | 'visitKinds'
 
 export function labelOf(group: LabelGroup, code: string | null | undefined): string {
   if (!code) return '—'

@@ -121,6 +121,8 @@ export type RequestOptions<O> = {
   silent?: boolean
   /** Do not send the bearer token (sign-in calls). */
   anonymous?: boolean
+  /** Further headers, e.g. `Idempotency-Key` so that a retried tap is answered with the first result. */
+  headers?: Record<string, string>
 }
 
 export type ResponseOf<P extends keyof paths, M extends Method> = SuccessResponseJSON<
@@ -234,7 +236,7 @@ function transportError(errMsg: string | undefined): ApiError {
 
 function send<O>(method: Method, path: string, options: RequestOptions<O> = {}): Promise<unknown> {
   const { token, header: auth } = authorisation(options.anonymous)
-  const header: Record<string, string> = { Accept: 'application/json', ...auth }
+  const header: Record<string, string> = { Accept: 'application/json', ...options.headers, ...auth }
   if (options.body !== undefined) header['Content-Type'] = 'application/json'
   const wire = wireMethod(method, settings.platform)
   if (wire.override) header['X-HTTP-Method-Override'] = wire.override
