@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -393,6 +394,19 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / TICKS
 
 
+def wait_until_idle(pids: list[int], longest: float = 120.0) -> None:
+    """Wait until every worker has started: /readyz answers as soon as one has, and the others' start-up
+    (importing the application, building its routes: seconds each) must not count as the rush's CPU."""
+    deadline = time.monotonic() + longest
+    before = cpu_seconds(pids)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = cpu_seconds(pids)
+        if now - before < 0.02:
+            return
+        before = now
+
+
 def server_pids(server: subprocess.Popen[bytes]) -> list[int]:
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     return [server.pid, *map(int, children)]
@@ -413,11 +427,15 @@ def answers_line(answers: Counter[str]) -> str:
 
 
 async def main(capacity: int, clients: int, overload: int, workers: int, seconds: int) -> None:
+    missing = [name for name in ("wrk", "psql", "pgbench") if shutil.which(name) is None]
+    if missing:
+        raise SystemExit(f"the benchmark drives {', '.join(missing)}: apt-get install wrk postgresql-client")
     overload_places = max(capacity // 12, 500)
     first, second, pairs = await seed(capacity, capacity + overload * 40, overload_places)
     server = start_server(workers)
     try:
         ours = server_pids(server)
+        wait_until_idle(ours)
         started = cpu_seconds(ours)
         rush = run_wrk(first, pairs[:capacity], clients, seconds)
         # The pool's connections were opened during the rush: their whole CPU time is the rush's.
