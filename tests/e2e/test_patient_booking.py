@@ -21,7 +21,8 @@ from ihos.config import ROOT
 SHOTS = ROOT / "var" / "e2e"
 DEMO_PASSWORD = "Ihos@2026"
 ZHANG_WEI = "13900000001"
-WANG_FANG = "13900000002"
+# Not 王芳 (13900000002): the patient-app test changes her password on the same server.
+YANG_LEI = "13900000006"
 NEW_PASSWORD = "Book-2026-ihos"
 HOSPITAL_ZONE = ZoneInfo("Asia/Shanghai")
 # Each test is a patient on a network of its own (documentation range 203.0.113.0/24), so that the
@@ -284,7 +285,7 @@ class TestNoticesAndLinks:
         assert suspended.status_code == 201, suspended.text
         title = suspended.json()["notice"]["title"]
 
-        await sign_in(page, server, WANG_FANG)
+        await sign_in(page, server, YANG_LEI)
         await page.locator("uni-tabbar").get_by_text("首页", exact=True).click()
         notice = page.locator('[data-test="home-notice"]')
         await notice.filter(has_text="停诊公告").wait_for()
@@ -295,9 +296,9 @@ class TestNoticesAndLinks:
         await card.get_by_text("外出进修").first.wait_for()
         await shot(page, "notices")
 
-        # 李建华 sends 王芳 a link for his expert clinic; it opens that clinic's sessions for her.
+        # 李建华 sends 杨磊 a link for his expert clinic; it opens that clinic's sessions for her.
         li = hospital.doctor("李建华")
-        patients = hospital.client.get("/api/v1/me/patients", headers=hospital.patient(WANG_FANG)).json()
+        patients = hospital.client.get("/api/v1/me/patients", headers=hospital.patient(YANG_LEI)).json()
         [herself] = [p for p in patients if p["relation"] == "self"]
         link = hospital.client.post(
             "/api/v1/bookings/links",
@@ -307,7 +308,7 @@ class TestNoticesAndLinks:
         assert link.status_code == 201, link.text
         await page.goto(server.url(link.json()["path"]))
         await page.locator('[data-test="link-summary"]').get_by_text("李建华专家门诊").wait_for()
-        assert (await page.locator('[data-test="link-patient"]').inner_text()).startswith("就诊人：王*")
+        assert (await page.locator('[data-test="link-patient"]').inner_text()).startswith("就诊人：杨*")
         await page.locator(f'[data-test="session-day"][data-day="{tomorrow()}"]').click()
         await page.locator('[data-test="session-book"]').first.wait_for()
         await shot(page, "link")
@@ -319,7 +320,7 @@ class TestNoticesAndLinks:
         await page.wait_for_url("**/h5/pages/booking/session?id=*&patient=*")
         patient = page.locator('[data-test="patients"] [aria-checked="true"]')
         await patient.wait_for()
-        assert (await patient.inner_text()).startswith("王*")
+        assert (await patient.inner_text()).startswith("杨*")
 
 
 class TestRefusals:
