@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihos.models.patients import AccountPatient
 from ihos.models.queueing import ExamOrder, Queue, QueueEntry
+from ihos.models.scheduling import ClinicSession
 from ihos.queueing.ordering import Waiting
 
 LIVE_STATES = ("waiting", "called", "in_visit")
@@ -155,6 +156,22 @@ async def queues(
         conditions.append(Queue.is_active.is_(True))
     rows = await session.scalars(select(Queue).where(*conditions).order_by(Queue.kind, Queue.name))
     return list(rows.all())
+
+
+async def open_sessions_of_doctor(
+    session: AsyncSession, doctor_id: uuid.UUID, day: date
+) -> Sequence[ClinicSession]:
+    """A doctor's open clinic sessions of ``day``, earliest first."""
+    found = await session.scalars(
+        select(ClinicSession)
+        .where(
+            ClinicSession.doctor_id == doctor_id,
+            ClinicSession.session_date == day,
+            ClinicSession.state == "open",
+        )
+        .order_by(ClinicSession.starts_at)
+    )
+    return found.all()
 
 
 async def queue_by_scope(session: AsyncSession, scope_key: str) -> Queue | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihos.audit import service as audit
@@ -235,17 +234,8 @@ async def queue_for_session(session: AsyncSession, clinic: ClinicSession) -> Que
 async def queues_of_doctor(session: AsyncSession, caller: Caller, day: date) -> list[Queue]:
     """The queues of the caller's open clinic sessions on ``day`` (a doctor's own rooms), those that exist:
     a room's queue is made at its first check-in, or ahead by the outpatient office."""
-    clinics = await session.scalars(
-        select(ClinicSession)
-        .where(
-            ClinicSession.doctor_id == caller.subject_id,
-            ClinicSession.session_date == day,
-            ClinicSession.state == "open",
-        )
-        .order_by(ClinicSession.starts_at)
-    )
     found: dict[uuid.UUID, Queue] = {}
-    for clinic in clinics.all():
+    for clinic in await repository.open_sessions_of_doctor(session, caller.subject_id, day):
         if not caller.may_see_campus(clinic.campus_id):
             continue
         kind, code = ("room", clinic.room) if clinic.room else ("hall", "hall")
