@@ -1,8 +1,9 @@
 """The 8 o'clock rush: many patients book one popular session through the HTTP API at once.
 
 Starts ``ihos serve`` (PostgreSQL, several worker processes) on a fresh database with one released
-session of C places and as many real-name patients signed in, then has K concurrent clients book it for
-a number of seconds. Prints successful bookings per second, latency of successful bookings (p50/p99),
+session of C places and as many real-name patients signed in, warms it up with a short round on another
+session (a server at 8 o'clock has been serving all morning: its connection pools are open), then has K
+concurrent clients book the popular session for a number of seconds. Prints successful bookings per second, latency of successful bookings (p50/p99),
 every answer by status, and the count of double-booked places (must be 0). A second round with many
 more clients books a smaller session until it is sold out and checks that overload gives only "sold
 out" or "too many requests". Beside them, pgbench runs the same-shaped conditional UPDATE on this
@@ -196,24 +197,28 @@ async def patients_with_tokens(session, count: int) -> list[tuple[str, str]]:  #
     return pairs
 
 
-async def seed(capacity: int, patients: int, overload_places: int) -> tuple[str, str, list[tuple[str, str]]]:
+async def seed(
+    capacity: int, patients: int, overload_places: int
+) -> tuple[str, str, str, list[tuple[str, str]]]:
+    """The rush's session, the overload round's, the warm-up's; the patients' (token, patient id) pairs."""
     generate_key_file(Path(os.environ["IHOS_KEY_FILE"]), overwrite=True)
     await fresh_database()
     async with get_sessionmaker()() as session:
         day = local_today() + timedelta(days=2)
         first = await popular_session(session, capacity, day)
         second = await popular_session_again(session, overload_places, day + timedelta(days=1))
+        warm_up = await popular_session_again(session, WARM_UP_PLACES, day + timedelta(days=2))
         pairs = await patients_with_tokens(session, patients)
         # Every client comes from 127.0.0.1 here: lift the per-address limit for the benchmark.
         session.add(SystemRule(key="booking.per_minute_per_address", value=100_000))
         session.add(SystemRule(key="booking.daily_cap", value=20))
         await commit(session)
     await dispose_engine()
-    return str(first.id), str(second.id), pairs
+    return str(first.id), str(second.id), str(warm_up.id), pairs
 
 
 async def popular_session_again(session, capacity: int, day: date):  # type: ignore[no-untyped-def]
-    """A second, smaller popular session on another day, for the overload round (to sell out)."""
+    """Another popular session on another day: the overload round's (to sell out), the warm-up's."""
     template = await session.scalar(text("SELECT id FROM schedule_templates LIMIT 1"))
     row = await session.get(ScheduleTemplate, template)
     row.weekday = day.weekday()
@@ -378,6 +383,8 @@ async def bookings_of(session_id: str) -> int:
 
 
 OVERLOAD_SECONDS = 8
+WARM_UP_SECONDS = 3
+WARM_UP_PLACES = 3000  # more than the warm-up books, so that it never sells out
 
 # CPU time: what one booking costs the server processes and PostgreSQL, whatever else the machine runs.
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -413,7 +420,7 @@ def server_pids(server: subprocess.Popen[bytes]) -> list[int]:
 
 
 def backend_pids() -> list[int]:
-    """PostgreSQL's processes serving the benchmark's database (the server's pool, opened in the rush)."""
+    """PostgreSQL's processes serving the benchmark's database (the server's pools)."""
     database = make_url(BENCH_URL).database or "ihos_rush"
     query = f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"  # noqa: S608 - our own name
     return [
@@ -431,15 +438,24 @@ async def main(capacity: int, clients: int, overload: int, workers: int, seconds
     if missing:
         raise SystemExit(f"the benchmark drives {', '.join(missing)}: apt-get install wrk postgresql-client")
     overload_places = max(capacity // 12, 500)
-    first, second, pairs = await seed(capacity, capacity + overload * 40, overload_places)
+    first, second, warm_up, pairs = await seed(
+        capacity, capacity + overload * 40 + WARM_UP_PLACES, overload_places
+    )
     server = start_server(workers)
     try:
         ours = server_pids(server)
         wait_until_idle(ours)
-        started = cpu_seconds(ours)
+        # A server at 8 o'clock has served all morning (and yesterday's rush): its pools hold their
+        # connections, with the statements prepared on them. A short round on another session opens
+        # them; its own figures show what a cold server gives.
+        cold = run_wrk(warm_up, pairs[-WARM_UP_PLACES:], clients, WARM_UP_SECONDS)
+        wait_until_idle(ours)
+        backends = backend_pids()
+        started, database_started = cpu_seconds(ours), cpu_seconds(backends)
         rush = run_wrk(first, pairs[:capacity], clients, seconds)
-        # The pool's connections were opened during the rush: their whole CPU time is the rush's.
-        server_cpu, database_cpu = cpu_seconds(ours) - started, cpu_seconds(backend_pids())
+        # Connections the rush opened on top of the warm-up's count whole (they did nothing else).
+        server_cpu = cpu_seconds(ours) - started
+        database_cpu = cpu_seconds(backend_pids()) - database_started
         booked = await bookings_of(first)
         flood = run_wrk(second, pairs[capacity:], overload, OVERLOAD_SECONDS)
         booked_second = await bookings_of(second)
@@ -449,6 +465,8 @@ async def main(capacity: int, clients: int, overload: int, workers: int, seconds
     rate = booked / seconds
     cores = os.cpu_count() or 1
     per_booking = (server_cpu + database_cpu) / max(booked, 1)
+    print(f"warm-up: cold server, {clients} clients, {WARM_UP_SECONDS} s")
+    print(f"  latency p50 / p99     {cold.get('50%')} / {cold.get('99%')}")
     print(f"rush: one session of {capacity} places, {clients} clients, {workers} workers, {seconds} s")
     print(f"  successful bookings   {booked} = {rate:.0f} bookings/s")
     print(f"  latency p50 / p99     {rush.get('50%')} / {rush.get('99%')}")
@@ -464,7 +482,9 @@ async def main(capacity: int, clients: int, overload: int, workers: int, seconds
     print(f"  latency p50 / p99     {flood.get('50%')} / {flood.get('99%')}")
     print(f"  answers               {answers_line(flood['answers'])}")
     print(f"  socket errors         {flood.get('socket_errors', 'none')}")
-    unexpected = [key for key in flood["answers"] | rush["answers"] if key not in EXPECTED_ANSWERS]
+    unexpected = [
+        key for key in flood["answers"] | rush["answers"] | cold["answers"] if key not in EXPECTED_ANSWERS
+    ]
     twice = await double_booked()
     print(f"double-booked places    {twice}")
     raw = pgbench_rate(clients)
