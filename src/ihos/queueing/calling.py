@@ -81,8 +81,8 @@ _CALL_NEXT_POSTGRES = (
     update(QueueEntry)
     .where(QueueEntry.id == _PICK_NEXT.limit(1).with_for_update(skip_locked=True).scalar_subquery())
     .values(**_call_values())
-    .returning(QueueEntry.id)
-    .execution_options(synchronize_session=False)
+    .returning(QueueEntry)
+    .execution_options(synchronize_session=False, populate_existing=True)
 )
 # SQLite: the candidates, then each one called only if it is still waiting.
 _CANDIDATES = _PICK_NEXT.limit(CANDIDATES)
@@ -95,15 +95,16 @@ _CALL_IF_WAITING = (
 )
 
 
-async def _take_next(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
+async def _take_next(session: AsyncSession, values: dict[str, Any]) -> QueueEntry | None:
+    """The first waiting patient, called (the entry as it is now), or None."""
     if session.bind.dialect.name == "postgresql":
-        return (await session.execute(_CALL_NEXT_POSTGRES, values)).scalar_one_or_none()
+        return (await session.scalars(_CALL_NEXT_POSTGRES, values)).one_or_none()
     for entry_id in (await session.scalars(_CANDIDATES, values)).all():
         called = (
             await session.execute(_CALL_IF_WAITING, {**values, "b_entry": entry_id})
         ).scalar_one_or_none()
         if called is not None:
-            return called
+            return await session.get_one(QueueEntry, called, populate_existing=True)
     return None
 
 
@@ -119,10 +120,9 @@ async def call_next(
         "b_caller": caller.id if caller.is_staff else None,
         "b_place": place or queue.place,
     }
-    entry_id = await _take_next(session, values)
-    if entry_id is None:
+    entry = await _take_next(session, values)
+    if entry is None:
         raise QueueEmpty()
-    entry = await session.get_one(QueueEntry, entry_id, populate_existing=True)
     return await _announce(session, caller, queue, entry, kind="called")
 
 
@@ -417,9 +417,10 @@ async def _enter(
 
 
 async def _lock_open(session: AsyncSession, caller: Caller, queue_id: uuid.UUID) -> Queue:
-    await staff_queue(session, caller, queue_id)
+    """The open queue, locked; the caller's right to see it is checked on the locked row (one statement
+    on every call; a refusal rolls back, and the lock with it)."""
     queue = await events.lock_queue(session, queue_id)
-    if queue is None:  # pragma: no cover - queues are never deleted
+    if queue is None or not caller.may_see_campus(queue.campus_id):
         raise QueueNotFound()
     if not queue.is_active:
         raise QueueInactive()
