@@ -161,3 +161,34 @@ def patient_caller(account: Account) -> Caller:
 
 def random_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def qr_modules(data_uri: str, *, module_pixels: int = 8, border: int = 4) -> list[list[bool]]:
+    """Read a QR code image (a PNG ``data:`` URI as ``ihos.kit.qrcode`` draws it) back into its modules:
+    True for dark, sampled at the centre of each."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    header, _, encoded = data_uri.partition(",")
+    assert header == "data:image/png;base64"
+    image = Image.open(io.BytesIO(base64.b64decode(encoded))).convert("L")
+    size = image.width // module_pixels - 2 * border
+    assert image.width == image.height == (size + 2 * border) * module_pixels
+    centre = module_pixels // 2
+    return [
+        [
+            image.getpixel(((border + x) * module_pixels + centre, (border + y) * module_pixels + centre))
+            < 128
+            for x in range(size)
+        ]
+        for y in range(size)
+    ]
+
+
+def qr_of(text: str) -> list[list[bool]]:
+    """The modules of the QR code of ``text``, as the standard lays them out (segno's reference)."""
+    import segno
+
+    return [[bool(module) for module in row] for row in segno.make(text, error="m", micro=False).matrix]

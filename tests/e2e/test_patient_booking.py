@@ -227,6 +227,10 @@ class TestBookingAndCancelling:
         assert await page.locator('[data-test="booking-paid"]').inner_text() == fee
         terms = await page.locator('[data-test="cancel-message"]').inner_text()
         assert "将原路退回" in terms, terms
+        # The check-in QR code for the kiosk on the day.
+        qr = page.locator('[data-test="checkin-qr"] img')
+        await qr.wait_for(state="attached")
+        assert (await qr.get_attribute("src") or "").startswith("data:image/png;base64,")
         await shot(page, "confirmed", full_page=True)
 
         # 我的预约 lists it under 已预约.
@@ -256,6 +260,7 @@ class TestBookingAndCancelling:
             .wait_for(timeout=30_000)
         )
         assert not await button(page, "cancel-booking").is_visible()
+        assert not await page.locator('[data-test="checkin-code"]').is_visible()
         await shot(page, "cancelled", full_page=True)
 
         # The cancelled booking is under 已取消.

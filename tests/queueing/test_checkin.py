@@ -13,7 +13,7 @@ from ihos.models.booking import Booking
 from ihos.models.queueing import QueueEntry, QueueEvent
 from ihos.queueing.checkin import checkin_code
 from tests.booking.support import count, system_client
-from tests.factories import bearer, make_account, patient_token
+from tests.factories import bearer, make_account, patient_token, qr_modules, qr_of
 from tests.queueing.conftest import API, at, book, make_clinic, make_patient
 
 
@@ -249,6 +249,7 @@ class TestOnThePhone:
         at(7, 30)
         code = await client.get(f"{API}/me/bookings/{booking_id}/checkin-code", headers=headers)
         assert code.json()["code"].startswith("IHQ1.")
+        assert qr_modules(code.json()["image"]) == qr_of(code.json()["code"])  # the kiosk scans this
         refused_code = await client.get(f"{API}/me/bookings/{booking_id}/checkin-code", headers=stranger)
         assert refused_code.status_code == 403
         refused = await client.post(

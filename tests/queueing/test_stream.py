@@ -129,6 +129,41 @@ class TestScreen:
             snapshot = await ws.receive_until("snapshot")
             assert snapshot["queues"][0]["seq"] == 3
 
+    async def test_a_hall_screen_shows_a_room_opened_after_it_connected(
+        self, queue_app, real_http, own_database, live
+    ):
+        from types import SimpleNamespace
+
+        from ihos.models.queueing import Queue
+
+        async with own_database() as session:
+            room = await session.get_one(Queue, uuid.UUID(live.queue_id))
+            place = SimpleNamespace(campus_id=room.campus_id, department_id=room.department_id)
+            later = await book(session, await make_clinic(session, place, room="5诊室", name="内科专家门诊"))
+            await commit(session)
+        hall = await real_http.post(
+            f"{API}/queue-screens",
+            headers=live.office.headers,
+            json={"name": "内科候诊大厅", "department_id": str(place.department_id)},
+        )
+        assert hall.status_code == 201, hall.text
+        async with WebSocketSession(queue_app, f"{API}/queue-stream/screen") as ws:
+            await ws.send_json({"token": hall.json()["token"]})
+            assert (await ws.receive_until("hello"))["screen"]["kind"] == "hall"
+            first = await ws.receive_json()
+            assert [part["queue"]["id"] for part in first["queues"]] == [live.queue_id]
+            # The first check-in to 5诊室 makes its queue: the hall screen shows it without reconnecting.
+            opened = (await check_in(real_http, live.nurse, str(later.id)))["queue"]["id"]
+            added = await ws.receive_json()
+            assert added["type"] == "snapshot"
+            [part] = added["queues"]
+            assert (part["queue"]["id"], [e["name"] for e in part["entries"]]) == (opened, ["张*三"])
+            # Both queues go on live, 3诊室 included.
+            await check_in(real_http, live.nurse, live.bookings[1])
+            event = await ws.receive_json()
+            assert (event["queue_id"], event["kind"], event["seq"]) == (live.queue_id, "checked_in", 2)
+            await ws.nothing_more()
+
     async def test_a_lost_event_is_filled_from_the_log(self, queue_app, real_http, own_database, live):
         from ihos.models.queueing import Queue
         from ihos.queueing import events

@@ -2,8 +2,9 @@
 
 Every change to a queue appends a ``QueueEvent`` with the queue's next sequence number, in the changing
 transaction, and publishes the same payload on the hub after commit (topic ``queue.<id>``; the patient's
-own topic ``queue.patient.<id>`` too). A client that reconnects asks for the events after the last
-sequence number it has (``ihos.queueing.stream``), so nothing depends on the hub delivering.
+own topic ``queue.patient.<id>`` too; a queue made or switched on or off, ``queue.department.<id>``). A
+client that reconnects asks for the events after the last sequence number it has
+(``ihos.queueing.stream``), so nothing depends on the hub delivering.
 
 Entries travel as ``entry_out``: masked name, number, state, labels and the sort key; never an ID number,
 a phone number or a priority reason.
@@ -33,6 +34,21 @@ def queue_topic(queue_id: uuid.UUID | str) -> str:
 
 def patient_topic(patient_id: uuid.UUID | str) -> str:
     return f"queue.patient.{patient_id}"
+
+
+def department_topic(department_id: uuid.UUID | str) -> str:
+    """Where a department's list of queues changes: a hall screen follows it to show a new room."""
+    return f"queue.department.{department_id}"
+
+
+def queue_list_changed(session: AsyncSession, queue: Queue) -> None:
+    """Tell the department's hall screens, after commit, that ``queue`` was made or switched on or off."""
+    if queue.department_id is not None:
+        publish_after_commit(
+            session,
+            department_topic(queue.department_id),
+            {"type": "queues_changed", "queue_id": str(queue.id), "is_active": queue.is_active},
+        )
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from ihos.auth.deps import PatientCaller
 from ihos.kit.http import DbSession
+from ihos.kit.qrcode import png_data_uri
 from ihos.models.booking import Booking
 from ihos.queueing import checkin, positions, views
 from ihos.queueing.schemas import CheckinCodeOut, CheckInOut, MyQueuesOut, PhoneCheckInIn
@@ -43,4 +44,5 @@ async def checkin_code(booking_id: uuid.UUID, session: DbSession, caller: Patien
     if booking is None:
         raise QueueBookingNotFound()
     await checkin.may_use_booking(session, caller, booking)
-    return CheckinCodeOut(code=checkin.checkin_code(booking))
+    code = checkin.checkin_code(booking)
+    return CheckinCodeOut(code=code, image=png_data_uri(code))

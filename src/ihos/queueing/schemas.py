@@ -148,6 +148,7 @@ class PhoneCheckInIn(Payload):
 
 class CheckinCodeOut(Schema):
     code: str = Field(description="签到二维码的内容，自助机扫码签到")
+    image: str = Field(description="签到二维码图片（PNG data URI），直接用于 image 组件")
 
 
 class ExamOrderOut(Schema):

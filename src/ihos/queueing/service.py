@@ -23,7 +23,7 @@ from ihos.kit.time import hospital_zone
 from ihos.models.organization import Department
 from ihos.models.queueing import Queue, QueueEntry
 from ihos.models.scheduling import ClinicSession
-from ihos.queueing import repository
+from ihos.queueing import events, repository
 from ihos.queueing.rules import QueueRuleOverrides, overrides_of
 
 KINDS = ("room", "hall", "exam", "lab")
@@ -200,6 +200,7 @@ async def _ensure(session: AsyncSession, queue: Queue) -> Queue:
     if existing is not None:
         return existing
     if await insert_unique(session, queue):
+        events.queue_list_changed(session, queue)
         return queue
     found = await repository.queue_by_scope(session, queue.scope_key)
     if found is None:  # pragma: no cover - the unique key refused it, so it exists
@@ -276,6 +277,7 @@ async def create_queue(
     )
     if not await insert_unique(session, queue):
         raise QueueExists()
+    events.queue_list_changed(session, queue)
     await audit.record(
         session,
         caller,
@@ -303,6 +305,8 @@ async def update_queue(
             changes[field] = [getattr(queue, field), value]
             setattr(queue, field, value)
     await session.flush()
+    if "is_active" in changes:
+        events.queue_list_changed(session, queue)
     if changes:
         await audit.record(
             session, caller, "queue.update", target_kind="queues", target_id=queue.id, details=changes

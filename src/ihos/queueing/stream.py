@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -84,8 +84,14 @@ async def snapshot_of(
 # -- screens and desks ----------------------------------------------------------------------------------
 
 
+QueueList = Callable[[AsyncSession], Awaitable[list[Queue]]]
+
+
 class QueuesFeed:
-    """A snapshot of some queues (or the events since ``after``), then their events."""
+    """A snapshot of some queues (or the events since ``after``), then their events.
+
+    A hall screen also follows its department's list of queues (``follow``: the topic, and how to read
+    the list again): a room used for the first time today appears on it without a reconnection."""
 
     def __init__(
         self,
@@ -95,30 +101,57 @@ class QueuesFeed:
         after: dict[uuid.UUID, int],
         states: tuple[str, ...] | None,
         hello: dict[str, Any],
+        follow: tuple[str, QueueList] | None = None,
     ) -> None:
         self.app = app
         self.queues = {queue.id: queue for queue in queues}
         self.after = after
         self.states = states
         self.hello = hello
+        self.follow = follow
         self.last: dict[uuid.UUID, int] = {}
 
     async def run(self, send: Send) -> None:
         await send(self.hello)
         if not self.queues:
-            # Nothing to show yet (a hall whose rooms have no queue): stay connected and quiet, rather than
-            # have the TV reconnect in a loop. Queues made later show after the next connection.
+            # Nothing to show yet (a hall whose rooms have no queue): say so, and wait quietly rather than
+            # have the TV reconnect in a loop.
             await send({"type": "snapshot", "at": now().isoformat(), "queues": []})
-            await _forever()
-            return
-        async with get_hub().subscribe(*(queue_topic(queue_id) for queue_id in self.queues)) as subscription:
+            if self.follow is None:
+                await _forever()
+                return
+        while await self._follow_queues(send):
+            # The list changed: follow the new list; the queues already shown resume from the log.
+            self.after = dict(self.last)
+
+    async def _follow_queues(self, send: Send) -> bool:
+        """Send the queues' events until the list of queues changes (True) or the hub ends (False)."""
+        topics = [queue_topic(queue_id) for queue_id in self.queues]
+        if self.follow is not None:
+            topics.append(self.follow[0])
+        async with get_hub().subscribe(*topics) as subscription:
             await self._start(send)
-            async for _topic, event in subscription:
+            async for topic, event in subscription:
                 if subscription.lagged:
                     subscription.lagged = False
                     for queue_id in self.queues:
                         await self._catch_up(send, queue_id)
+                if self.follow is not None and topic == self.follow[0]:
+                    if await self._list_changed(self.follow[1]):
+                        return True
+                    continue
                 await self._deliver(send, event)
+        return False
+
+    async def _list_changed(self, read: QueueList) -> bool:
+        """Read the list of queues again; True when a queue joined it (one switched off stays on the
+        screen until it reconnects: its tile simply stops changing)."""
+        async with unit_of_work(self.app) as session:
+            current = await read(session)
+        added = [queue for queue in current if queue.id not in self.queues]
+        for queue in added:
+            self.queues[queue.id] = queue
+        return bool(added)
 
     async def _start(self, send: Send) -> None:
         fresh = []
@@ -203,6 +236,7 @@ async def open_screen_feed(app: FastAPI, message: dict[str, Any]) -> QueuesFeed:
         except IhosError as error:
             raise Refused.of(error) from None
         queues = await screens.queues_of_screen(session, screen)
+        campus_id, department_id = screen.campus_id, screen.department_id
         hello = {
             "type": "hello",
             "screen": {
@@ -211,7 +245,16 @@ async def open_screen_feed(app: FastAPI, message: dict[str, Any]) -> QueuesFeed:
                 "kind": "room" if screen.queue_id else "hall",
             },
         }
-    return QueuesFeed(app, queues, after=after, states=SCREEN_STATES, hello=hello)
+    follow = None
+    if department_id is not None:
+
+        async def queues_of_hall(session: AsyncSession) -> list[Queue]:
+            return await repository.queues(
+                session, campus_ids=frozenset({campus_id}), department_id=department_id, active_only=True
+            )
+
+        follow = (events.department_topic(department_id), queues_of_hall)
+    return QueuesFeed(app, queues, after=after, states=SCREEN_STATES, hello=hello, follow=follow)
 
 
 async def _caller(session: AsyncSession, token: str, address: str) -> Caller:

@@ -4122,6 +4122,11 @@ export interface components {
              * @description 签到二维码的内容，自助机扫码签到
              */
             code: string;
+            /**
+             * Image
+             * @description 签到二维码图片（PNG data URI），直接用于 image 组件
+             */
+            image: string;
         };
         /** CheckInOut */
         CheckInOut: {
