@@ -109,12 +109,14 @@ async def make_clinic(
     period: str = "morning",
     department_id: Any = None,
     name: str = "内科普通门诊",
+    doctor_id: Any = None,
 ) -> ClinicSession:
     kind = RegistrationKind(
         name=name,
-        slot_type_code="general",
+        slot_type_code="general" if doctor_id is None else "expert",
         campus_id=org.campus_id,
         department_id=department_id or org.department_id,
+        doctor_id=doctor_id,
         fee_fen=0,
     )
     session.add(kind)

@@ -4,7 +4,7 @@ transfers, and the triage desk's remove and re-queue; each change logged as an e
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import time, timedelta
 
 from sqlalchemy import select
 
@@ -73,6 +73,53 @@ class TestCallNext:
             f"{API}/queues/{queue_id}/call-next", headers=doctor.headers, json={"place": "7诊室"}
         )
         assert response.json()["announcement"].endswith("到 7诊室 就诊")
+
+    async def test_a_doctor_calls_their_own_patients_in_a_shared_room(self, session, client, org, nurse):
+        from tests.queueing.conftest import member
+
+        morning_doctor, afternoon_doctor = (
+            await member(session, org, "doctor"),
+            await member(session, org, "doctor"),
+        )
+        morning = await make_clinic(session, org, doctor_id=morning_doctor.id, name="王医生专家门诊")
+        afternoon = await make_clinic(
+            session,
+            org,
+            doctor_id=afternoon_doctor.id,
+            name="李医生专家门诊",
+            starts=time(13),
+            ends=time(17),
+            period="afternoon",
+        )
+        general = await make_clinic(
+            session, org, name="内科普通门诊", starts=time(13), ends=time(17), period="afternoon"
+        )
+        late = await book(session, morning, name="赵晚到")
+        own = await book(session, afternoon, name="钱下午")
+        anyone = await book(session, general, name="孙普通")
+        # Plain ids: a refused call rolls back, and the ORM objects with it.
+        entries = {}
+        for name, booking, hour in (("late", late, 8), ("own", own, 12), ("anyone", anyone, 12)):
+            at(hour, 30)
+            response = await client.post(
+                f"{API}/queue-check-ins", headers=nurse.headers, json={"booking_id": str(booking.id)}
+            )
+            assert response.status_code == 201, response.text
+            entries[name] = response.json()["entry"]["id"]
+        queue_id = await queue_of(client, nurse, entries["late"])
+        assert await waiting_ids(client, nurse, queue_id) == [entries[n] for n in ("late", "own", "anyone")]
+
+        at(13, 5)  # the morning's patient is still waiting; the afternoon doctor does not take them
+        call = f"{API}/queues/{queue_id}/call-next"
+        first = await client.post(call, headers=afternoon_doctor.headers, json={})
+        assert first.json()["entry"]["id"] == entries["own"]
+        second = await client.post(call, headers=afternoon_doctor.headers, json={})
+        assert second.json()["entry"]["id"] == entries["anyone"]  # a clinic without a named doctor: anyone's
+        none_left = await client.post(call, headers=afternoon_doctor.headers, json={})
+        assert (none_left.status_code, none_left.json()["message"]) == (409, "没有候诊的本人患者")
+        # The nurse, with no session here, calls whoever is next: the morning's late patient.
+        for_the_room = await client.post(call, headers=nurse.headers, json={})
+        assert for_the_room.json()["entry"]["id"] == entries["late"]
 
     async def test_nobody_waiting(self, session, client, clinic, nurse, doctor):
         ids = await checked_in(session, client, clinic, nurse, 1)

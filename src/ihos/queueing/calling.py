@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ihos.audit import service as audit
@@ -25,6 +25,7 @@ from ihos.db import insert_unique
 from ihos.kit.time import local_today, now
 from ihos.models.patients import Patient
 from ihos.models.queueing import Queue, QueueEntry
+from ihos.models.scheduling import ClinicSession
 from ihos.queueing import events, repository
 from ihos.queueing.checkin import requeue_entry
 from ihos.queueing.ordering import Arrival, Placement, place_arrival, place_missed, place_next
@@ -66,26 +67,40 @@ def _call_values() -> dict[str, Any]:
     }
 
 
-_PICK_NEXT = (
-    select(QueueEntry.id)
-    .where(
+def _pick_next(own_patients: bool) -> Any:
+    """The waiting entries of the queue in order; with ``own_patients``, not those booked with another
+    named doctor (entries without a session, and a clinic's without a named doctor, are anyone's)."""
+    pick = select(QueueEntry.id).where(
         QueueEntry.queue_id == bindparam("b_queue"),
         QueueEntry.queue_date == bindparam("b_day"),
         QueueEntry.state == "waiting",
     )
-    .order_by(*repository.QUEUE_ORDER)
-)
+    if own_patients:
+        anothers = exists().where(
+            ClinicSession.id == QueueEntry.session_id,
+            ClinicSession.doctor_id.is_not(None),
+            ClinicSession.doctor_id != bindparam("b_doctor"),
+        )
+        pick = pick.where(~anothers)
+    return pick.order_by(*repository.QUEUE_ORDER)
+
+
+def _call_next_postgres(own_patients: bool) -> Any:
+    """Pick and call in one statement; SKIP LOCKED sends a second caller to the next patient."""
+    pick = _pick_next(own_patients).limit(1).with_for_update(of=QueueEntry, skip_locked=True)
+    return (
+        update(QueueEntry)
+        .where(QueueEntry.id == pick.scalar_subquery())
+        .values(**_call_values())
+        .returning(QueueEntry)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+
+
 # Bind names carry a prefix: a column's own name is reserved in an UPDATE's SET clause.
-# PostgreSQL: pick and call in one statement; SKIP LOCKED sends a second caller to the next patient.
-_CALL_NEXT_POSTGRES = (
-    update(QueueEntry)
-    .where(QueueEntry.id == _PICK_NEXT.limit(1).with_for_update(skip_locked=True).scalar_subquery())
-    .values(**_call_values())
-    .returning(QueueEntry)
-    .execution_options(synchronize_session=False, populate_existing=True)
-)
+_CALL_NEXT_POSTGRES = {own: _call_next_postgres(own) for own in (False, True)}
 # SQLite: the candidates, then each one called only if it is still waiting.
-_CANDIDATES = _PICK_NEXT.limit(CANDIDATES)
+_CANDIDATES = {own: _pick_next(own).limit(CANDIDATES) for own in (False, True)}
 _CALL_IF_WAITING = (
     update(QueueEntry)
     .where(QueueEntry.id == bindparam("b_entry"), QueueEntry.state == "waiting")
@@ -95,11 +110,13 @@ _CALL_IF_WAITING = (
 )
 
 
-async def _take_next(session: AsyncSession, values: dict[str, Any]) -> QueueEntry | None:
+async def _take_next(
+    session: AsyncSession, values: dict[str, Any], *, own_patients: bool
+) -> QueueEntry | None:
     """The first waiting patient, called (the entry as it is now), or None."""
     if session.bind.dialect.name == "postgresql":
-        return (await session.scalars(_CALL_NEXT_POSTGRES, values)).one_or_none()
-    for entry_id in (await session.scalars(_CANDIDATES, values)).all():
+        return (await session.scalars(_CALL_NEXT_POSTGRES[own_patients], values)).one_or_none()
+    for entry_id in (await session.scalars(_CANDIDATES[own_patients], values)).all():
         called = (
             await session.execute(_CALL_IF_WAITING, {**values, "b_entry": entry_id})
         ).scalar_one_or_none()
@@ -111,18 +128,25 @@ async def _take_next(session: AsyncSession, values: dict[str, Any]) -> QueueEntr
 async def call_next(
     session: AsyncSession, caller: Caller, *, queue_id: uuid.UUID, place: str | None
 ) -> Called:
-    """Call the first waiting patient of the queue (``place``: where to go, for a hall's doctor)."""
+    """Call the first waiting patient of the queue (``place``: where to go, for a hall's doctor).
+
+    A doctor holding a clinic session in this queue today calls their own patients: a room shared by a
+    morning and an afternoon doctor, or a hall shared by several, keeps another doctor's late patients for
+    that doctor. Staff without a session here (a nurse calling for the room) call whoever is next."""
     queue = await _lock_open(session, caller, queue_id)
+    today = local_today()
+    own_patients = caller.is_staff and await repository.sits_in_queue(session, caller.id, queue, today)
     values = {
         "b_queue": queue.id,
-        "b_day": local_today(),
+        "b_day": today,
         "b_at": now(),
         "b_caller": caller.id if caller.is_staff else None,
         "b_place": place or queue.place,
+        "b_doctor": caller.id,
     }
-    entry = await _take_next(session, values)
+    entry = await _take_next(session, values, own_patients=own_patients)
     if entry is None:
-        raise QueueEmpty()
+        raise QueueEmpty("没有候诊的本人患者" if own_patients else None)
     return await _announce(session, caller, queue, entry, kind="called")
 
 

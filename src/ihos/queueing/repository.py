@@ -174,6 +174,28 @@ async def open_sessions_of_doctor(
     return found.all()
 
 
+async def sits_in_queue(session: AsyncSession, doctor_id: uuid.UUID, queue: Queue, day: date) -> bool:
+    """Whether the doctor holds an open clinic session on ``day`` whose patients wait in ``queue``: in its
+    room (room queues), or in its department's hall (sessions without a room)."""
+    if queue.kind == "room":
+        where = [ClinicSession.campus_id == queue.campus_id, ClinicSession.room == queue.code]
+    elif queue.kind == "hall":
+        where = [ClinicSession.department_id == queue.department_id, ClinicSession.room.is_(None)]
+    else:
+        return False  # exam and lab stations serve orders, not clinic sessions
+    found = await session.scalar(
+        select(ClinicSession.id)
+        .where(
+            ClinicSession.doctor_id == doctor_id,
+            ClinicSession.session_date == day,
+            ClinicSession.state == "open",
+            *where,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def queue_by_scope(session: AsyncSession, scope_key: str) -> Queue | None:
     return await session.scalar(select(Queue).where(Queue.scope_key == scope_key))
 
