@@ -306,3 +306,32 @@ class TestABookingThatEnds:
         assert (entry.state, entry.end_reason) == ("left", "booking_cancelled")
         assert (await kinds(session))[-1] == "left"
         assert await waiting_ids(client, doctor, queue_id) == [ids[1]]
+
+    async def test_staff_cancel_a_checked_in_booking_until_the_visit_begins(
+        self, session, client, clinic, nurse, doctor, office
+    ):
+        from ihos.models.booking import Booking
+
+        ids = await checked_in(session, client, clinic, nurse, 2)
+        queue_id = await queue_of(client, nurse, ids[0])
+        booking_ids = [
+            str((await session.get_one(QueueEntry, uuid.UUID(entry_id))).booking_id) for entry_id in ids
+        ]
+        # 退号 after check-in: the booking ends and its patient leaves the queue.
+        cancelled = await client.post(
+            f"{API}/bookings/{booking_ids[1]}/cancel", headers=office.headers, json={"reason": "患者临时有事"}
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        booking = await session.get_one(Booking, uuid.UUID(booking_ids[1]), populate_existing=True)
+        assert booking.state == "cancelled"
+        left = await session.get_one(QueueEntry, uuid.UUID(ids[1]), populate_existing=True)
+        assert (left.state, left.end_reason) == ("left", "booking_cancelled")
+        assert await waiting_ids(client, doctor, queue_id) == [ids[0]]
+        # Once the doctor has begun the visit it is too late.
+        await client.post(f"{API}/queues/{queue_id}/call-next", headers=doctor.headers, json={})
+        started = await client.post(f"{API}/queue-entries/{ids[0]}/start", headers=doctor.headers)
+        assert started.status_code == 200, started.text
+        refused = await client.post(
+            f"{API}/bookings/{booking_ids[0]}/cancel", headers=office.headers, json={"reason": "误操作"}
+        )
+        assert (refused.status_code, refused.json()["message"]) == (409, "患者已开始就诊，不能退号")

@@ -34,6 +34,7 @@ from ihos.jobs import enqueue
 from ihos.kit.time import now
 from ihos.models.billing import Payment, Refund
 from ihos.models.booking import Booking
+from ihos.models.queueing import QueueEntry
 from ihos.models.scheduling import ClinicSession, Slot
 
 CLOSE_ORDER_JOB = "booking.close_order"
@@ -103,13 +104,29 @@ async def refundable_payment(session: AsyncSession, booking: Booking) -> Payment
     return payment
 
 
-def _check_cancellable(booking: Booking, clinic: ClinicSession, at: datetime) -> None:
-    if booking.state not in ("held", "confirmed"):
+def _check_cancellable(
+    booking: Booking, clinic: ClinicSession, at: datetime, *, after_check_in: bool = False
+) -> None:
+    """``after_check_in``: a window or the hospital's staff may also cancel (退号) a booking whose patient
+    checked in but has not been seen yet; the app may not."""
+    live = ("held", "confirmed", "arrived") if after_check_in else ("held", "confirmed")
+    if booking.state not in live:
         raise NotCancellable("该预约已结束或已签到，不能取消")
     if booking.state == "held" and booking.hold_expires_at is not None and booking.hold_expires_at <= at:
         raise NotCancellable("该预约已超过支付时间，已自动失效")
-    if booking.state == "confirmed" and at >= clinic.ends_at:
+    if booking.state in ("confirmed", "arrived") and at >= clinic.ends_at:
         raise NotCancellable("就诊时间已过，不能取消")
+
+
+async def _check_not_seen(session: AsyncSession, booking: Booking) -> None:
+    """A checked-in patient whose visit has begun (or ended) is past 退号."""
+    seen = await session.scalar(
+        select(QueueEntry.id)
+        .where(QueueEntry.booking_id == booking.id, QueueEntry.visit_started_at.is_not(None))
+        .limit(1)
+    )
+    if seen is not None:
+        raise NotCancellable("患者已开始就诊，不能退号")
 
 
 async def terms(session: AsyncSession, booking: Booking, *, at: datetime | None = None) -> Terms | None:
@@ -192,10 +209,13 @@ async def _cancel(
     penalise_late: bool,
     accept_late: bool,
     note: str | None = None,
+    after_check_in: bool = False,
 ) -> Cancellation:
     clinic = await session.get_one(ClinicSession, booking.session_id)
-    _check_cancellable(booking, clinic, at)
-    was_held = booking.state == "held"
+    _check_cancellable(booking, clinic, at, after_check_in=after_check_in)
+    was_held, was_arrived = booking.state == "held", booking.state == "arrived"
+    if was_arrived:
+        await _check_not_seen(session, booking)
     deadline = await deadline_of(session, booking, clinic)
     is_late = penalise_late and not was_held and at >= deadline
     if is_late and not accept_late:
@@ -204,6 +224,11 @@ async def _cancel(
             details={"deadline": deadline.isoformat(), "fee_fen": booking.fee_fen},
         )
     await _end_and_release(session, booking, reason=reason if not is_late else f"{reason}_late", at=at)
+    if was_arrived:
+        # Imported here: the queue imports the booking domain (check-in marks bookings arrived).
+        from ihos.queueing.calling import leave_for_booking
+
+        await leave_for_booking(session, booking.id, reason="booking_cancelled")
     refund: Refund | None = None
     counter_fen = 0
     standing: blacklist.Standing | None = None
@@ -278,7 +303,8 @@ async def cancel_by_patient(
 async def cancel_by_staff(
     session: AsyncSession, caller: Caller, booking_id: uuid.UUID, *, reason: str
 ) -> Cancellation:
-    """Customer service or the outpatient office cancel on the hospital's account: refunded, not counted."""
+    """Customer service or the outpatient office cancel on the hospital's account: refunded, not counted;
+    also after check-in, until the visit begins (the patient leaves the queue)."""
     booking = await staff_booking(session, caller, booking_id)
     return await _cancel(
         session,
@@ -289,13 +315,15 @@ async def cancel_by_staff(
         at=now(),
         penalise_late=False,
         accept_late=True,
+        after_check_in=True,
     )
 
 
 async def cancel_at_counter(
     session: AsyncSession, caller: Caller, booking: Booking, *, accept_late: bool, note: str | None
 ) -> Cancellation:
-    """A window or kiosk cancels for the patient in front of it, under the patient's rules."""
+    """A window or kiosk cancels for the patient in front of it, under the patient's rules; also after
+    check-in, until the visit begins (the patient leaves the queue)."""
     return await _cancel(
         session,
         caller,
@@ -305,6 +333,7 @@ async def cancel_at_counter(
         at=now(),
         penalise_late=True,
         accept_late=accept_late,
+        after_check_in=True,
     )
 
 
