@@ -3,8 +3,9 @@
 Starts ``ihos serve`` (PostgreSQL, several worker processes) on a fresh database with one released
 session of C places and as many real-name patients signed in, warms it up with a short round on another
 session (a server at 8 o'clock has been serving all morning: its connection pools are open), then has K
-concurrent clients book the popular session for a number of seconds. Prints successful bookings per second, latency of successful bookings (p50/p99),
-every answer by status, and the count of double-booked places (must be 0). A second round with many
+concurrent clients book the popular session for a number of seconds. Prints successful bookings per
+second, latency of successful bookings (p50/p99), every answer by status, and the count of double-booked
+places (must be 0). A second round with many
 more clients books a smaller session until it is sold out and checks that overload gives only "sold
 out" or "too many requests". Beside them, pgbench runs the same-shaped conditional UPDATE on this
 machine's PostgreSQL, and the ratio is printed.

@@ -135,7 +135,11 @@ async def call_next(
     that doctor. Staff without a session here (a nurse calling for the room) call whoever is next."""
     queue = await _lock_open(session, caller, queue_id)
     today = local_today()
-    own_patients = caller.is_staff and await repository.sits_in_queue(session, caller.id, queue, today)
+    own_patients = (
+        caller.is_staff
+        and caller.id is not None
+        and await repository.sits_in_queue(session, caller.id, queue, today)
+    )
     values = {
         "b_queue": queue.id,
         "b_day": today,
