@@ -494,8 +494,17 @@ class TestApprovalChain:
             levels((1, 50_000, "finance"), (2, 0, "finance_supervisor")),
             levels((1, 0, "treasurer")),
             levels((1, 0, "finance"), (2, 50_000, "system_admin")),
+            [],
         ],
-        ids=["gap", "not_from_one", "twice_one_level", "decreasing", "unknown_role", "an_administrator"],
+        ids=[
+            "gap",
+            "not_from_one",
+            "twice_one_level",
+            "decreasing",
+            "unknown_role",
+            "an_administrator",
+            "empty",
+        ],
     )
     async def test_a_wrong_chain_is_refused(self, session, client, desk, body):
         response = await client.put(

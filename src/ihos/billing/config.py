@@ -92,6 +92,10 @@ async def approval_chain(session: AsyncSession) -> Sequence[tuple[RefundApproval
 
 async def replace_approval_chain(session: AsyncSession, caller: Caller, levels: Sequence[LevelIn]) -> None:
     ordered = sorted(levels, key=lambda item: item.level)
+    if not ordered:
+        # No chain at all would let every refund skip approval (the tender asks for 多级审批); a hospital
+        # that wants small refunds to skip it sets its first level's minimum above them.
+        raise InvalidApprovalChain("审批链至少需要一级")
     if [item.level for item in ordered] != list(range(1, len(ordered) + 1)):
         raise InvalidApprovalChain()
     if any(later.min_amount_fen < earlier.min_amount_fen for earlier, later in pairwise(ordered)):
