@@ -19,7 +19,6 @@ from ihos.jobs import Runner, load_tasks
 from ihos.models.billing import Order, Payment, Refund
 from ihos.models.sandbox_hospital import SandboxHisCharge
 from tests.billing.conftest import LINES, ZHANG_WEI
-from tests.conftest import IS_POSTGRES
 from tests.factories import (
     bearer,
     make_account,
@@ -30,10 +29,10 @@ from tests.factories import (
     staff_token,
 )
 
-# SQLite runs one writer at a time: copies there only queue on its lock, whose busy handler polls rather
-# than queues fairly, so one unlucky copy can wait past the 15 s busy timeout (fifty did on a slow machine,
-# twenty once in CI); ten still race each other. PostgreSQL takes the fifty at once.
-COPIES = 50 if IS_POSTGRES else 10
+# Fifty copies at once: PostgreSQL takes them together; SQLite one writer at a time, in arrival order
+# (ihos.db._Writers; its own busy handler, which only polls, once let a copy of twenty wait past the
+# busy timeout).
+COPIES = 50
 
 
 async def drain(maker: async_sessionmaker[AsyncSession]) -> None:
