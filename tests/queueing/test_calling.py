@@ -94,6 +94,7 @@ class TestCallNext:
         general = await make_clinic(
             session, org, name="内科普通门诊", starts=time(13), ends=time(17), period="afternoon"
         )
+        afternoon_id, morning_id = str(afternoon.id), str(morning.id)
         late = await book(session, morning, name="赵晚到")
         own = await book(session, afternoon, name="钱下午")
         anyone = await book(session, general, name="孙普通")
@@ -110,6 +111,14 @@ class TestCallNext:
         assert await waiting_ids(client, nurse, queue_id) == [entries[n] for n in ("late", "own", "anyone")]
 
         at(13, 5)  # the morning's patient is still waiting; the afternoon doctor does not take them
+        # The desk marks the doctor's own patients: their sessions here, and each entry's session.
+        [mine] = (await client.get(f"{API}/queues/mine", headers=afternoon_doctor.headers)).json()
+        assert (mine["queue"]["id"], mine["my_session_ids"]) == (queue_id, [afternoon_id])
+        assert mine["other_doctors_session_ids"] == [morning_id]  # the general clinic is anyone's
+        listed = (
+            await client.get(f"{API}/queues/{queue_id}/entries", headers=afternoon_doctor.headers)
+        ).json()
+        assert [e["session_id"] == afternoon_id for e in listed] == [False, True, False]
         call = f"{API}/queues/{queue_id}/call-next"
         first = await client.post(call, headers=afternoon_doctor.headers, json={})
         assert first.json()["entry"]["id"] == entries["own"]

@@ -107,6 +107,7 @@ class TestScreen:
             assert (event["kind"], event["seq"]) == ("called", 3)
             assert event["announcement"] == "请 1号 张*三 到 3诊室 就诊"
             assert event["entry"]["state"] == "called"
+            assert event["entry"]["session_id"] == queue["entries"][0]["session_id"] is not None
             await ws.send_json({"type": "ping"})
             assert (await ws.receive_json()) == {"type": "pong"}
 

@@ -99,9 +99,20 @@ async def list_queues(
 
 @router.get("/queues/mine", response_model=list[QueueCountsOut], summary="我今日出诊的队列（医生叫号台）")
 async def my_queues(session: DbSession, caller: Reader) -> list[QueueCountsOut]:
-    found = await service.queues_of_doctor(session, caller, local_today())
-    counted = await repository.counts(session, [queue.id for queue in found], local_today())
-    return [QueueCountsOut(queue=views.queue_out(queue), **counted[queue.id]) for queue in found]
+    today = local_today()
+    found = await service.queues_of_doctor(session, caller, today)
+    counted = await repository.counts(session, [mine.queue.id for mine in found], today)
+    return [
+        QueueCountsOut(
+            queue=views.queue_out(mine.queue),
+            my_session_ids=mine.session_ids,
+            other_doctors_session_ids=await repository.other_doctors_sessions(
+                session, caller.subject_id, mine.queue, today
+            ),
+            **counted[mine.queue.id],
+        )
+        for mine in found
+    ]
 
 
 @router.post(

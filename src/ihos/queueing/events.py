@@ -87,6 +87,7 @@ def entry_out(entry: QueueEntry) -> dict[str, Any]:
         "miss_count": entry.miss_count,
         "visit_started_at": iso(entry.visit_started_at),
         "finished_at": iso(entry.finished_at),
+        "session_id": str(entry.session_id) if entry.session_id is not None else None,
     }
 
 

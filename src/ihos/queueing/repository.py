@@ -174,26 +174,51 @@ async def open_sessions_of_doctor(
     return found.all()
 
 
-async def sits_in_queue(session: AsyncSession, doctor_id: uuid.UUID, queue: Queue, day: date) -> bool:
-    """Whether the doctor holds an open clinic session on ``day`` whose patients wait in ``queue``: in its
-    room (room queues), or in its department's hall (sessions without a room)."""
+def _feeding(queue: Queue) -> list[ColumnElement[bool]] | None:
+    """Which clinic sessions send their patients to ``queue``: those of its room (room queues), or its
+    department's sessions without a room (the hall); None for exam and lab stations (orders only)."""
     if queue.kind == "room":
-        where = [ClinicSession.campus_id == queue.campus_id, ClinicSession.room == queue.code]
-    elif queue.kind == "hall":
-        where = [ClinicSession.department_id == queue.department_id, ClinicSession.room.is_(None)]
-    else:
-        return False  # exam and lab stations serve orders, not clinic sessions
+        return [ClinicSession.campus_id == queue.campus_id, ClinicSession.room == queue.code]
+    if queue.kind == "hall":
+        return [ClinicSession.department_id == queue.department_id, ClinicSession.room.is_(None)]
+    return None
+
+
+async def sits_in_queue(session: AsyncSession, doctor_id: uuid.UUID, queue: Queue, day: date) -> bool:
+    """Whether the doctor holds an open clinic session on ``day`` whose patients wait in ``queue``."""
+    feeding = _feeding(queue)
+    if feeding is None:
+        return False
     found = await session.scalar(
         select(ClinicSession.id)
         .where(
             ClinicSession.doctor_id == doctor_id,
             ClinicSession.session_date == day,
             ClinicSession.state == "open",
-            *where,
+            *feeding,
         )
         .limit(1)
     )
     return found is not None
+
+
+async def other_doctors_sessions(
+    session: AsyncSession, doctor_id: uuid.UUID, queue: Queue, day: date
+) -> list[uuid.UUID]:
+    """The sessions of ``day`` feeding ``queue`` that other named doctors hold (whose patients the doctor's
+    call-next leaves to them)."""
+    feeding = _feeding(queue)
+    if feeding is None:
+        return []
+    found = await session.scalars(
+        select(ClinicSession.id).where(
+            ClinicSession.doctor_id.is_not(None),
+            ClinicSession.doctor_id != doctor_id,
+            ClinicSession.session_date == day,
+            *feeding,
+        )
+    )
+    return list(found.all())
 
 
 async def queue_by_scope(session: AsyncSession, scope_key: str) -> Queue | None:

@@ -35,6 +35,13 @@ class QueueCountsOut(Schema):
     done: int = 0
     missed: int = 0
     left: int = 0
+    my_session_ids: list[uuid.UUID] = Field(
+        default=[],
+        description="我今日在此队列出诊的场次（仅“我的队列”）：叫下一位只叫这些场次及未指定医生的号",
+    )
+    other_doctors_session_ids: list[uuid.UUID] = Field(
+        default=[], description="今日在此队列出诊的其他医生的场次（仅“我的队列”）：叫下一位不叫其患者"
+    )
 
 
 class QueueIn(Payload):
@@ -77,6 +84,9 @@ class QueueEntryOut(Schema):
     miss_count: int
     visit_started_at: datetime | None
     finished_at: datetime | None
+    session_id: uuid.UUID | None = Field(
+        default=None, description="挂号的出诊场次（检查检验为空）：医生叫号台据此标出本人患者"
+    )
 
 
 class StaffEntryOut(QueueEntryOut):
@@ -84,7 +94,6 @@ class StaffEntryOut(QueueEntryOut):
 
     patient_id: uuid.UUID
     booking_id: uuid.UUID | None
-    session_id: uuid.UUID | None
     channel: str
     priority_level: int
     awaiting_return: bool

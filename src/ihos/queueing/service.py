@@ -11,6 +11,7 @@ Check-in is in ``checkin``, the doctor's station in ``calling``, the event log i
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -232,10 +233,16 @@ async def queue_for_session(session: AsyncSession, clinic: ClinicSession) -> Que
     )
 
 
-async def queues_of_doctor(session: AsyncSession, caller: Caller, day: date) -> list[Queue]:
+@dataclass(frozen=True)
+class DoctorsQueue:
+    queue: Queue
+    session_ids: list[uuid.UUID]  # the doctor's own sessions whose patients wait in it
+
+
+async def queues_of_doctor(session: AsyncSession, caller: Caller, day: date) -> list[DoctorsQueue]:
     """The queues of the caller's open clinic sessions on ``day`` (a doctor's own rooms), those that exist:
     a room's queue is made at its first check-in, or ahead by the outpatient office."""
-    found: dict[uuid.UUID, Queue] = {}
+    found: dict[uuid.UUID, DoctorsQueue] = {}
     for clinic in await repository.open_sessions_of_doctor(session, caller.subject_id, day):
         if not caller.may_see_campus(clinic.campus_id):
             continue
@@ -243,7 +250,7 @@ async def queues_of_doctor(session: AsyncSession, caller: Caller, day: date) -> 
         key = scope_key(kind, campus_id=clinic.campus_id, department_id=clinic.department_id, code=code)
         queue = await repository.queue_by_scope(session, key)
         if queue is not None and queue.is_active:
-            found.setdefault(queue.id, queue)
+            found.setdefault(queue.id, DoctorsQueue(queue, [])).session_ids.append(clinic.id)
     return list(found.values())
 
 

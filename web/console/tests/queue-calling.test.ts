@@ -105,4 +105,30 @@ describe('the calling desk', () => {
     expect(wrapper.get('[data-test=calling-current]').text()).toContain('开始就诊')
     wrapper.unmount()
   }, 20_000)
+
+  it('marks whose patients wait in a shared room, as 下一位 sees them', async () => {
+    const shared = { ...COUNTS, waiting: 3, my_session_ids: ['afternoon'], other_doctors_session_ids: ['morning'] }
+    fakeServer({
+      'GET /api/v1/queues/mine': () => json(200, [shared]),
+      'GET /api/v1/queues': () => json(200, [COUNTS]),
+    })
+    const wrapper = mount(CallingDesk, { global: { plugins: [i18n] }, attachTo: document.body })
+    await flushPromises()
+    const socket = FakeSocket.all[0]!
+    socket.onopen?.({})
+    const late = { ...ENTRY, id: 'late', name: '赵*到', session_id: 'morning' }
+    const own = { ...ENTRY, id: 'own', number: 8, name: '钱*午', sort_key: 2, session_id: 'afternoon' }
+    const general = { ...ENTRY, id: 'general', number: 9, name: '孙*通', sort_key: 3, session_id: 'general' }
+    socket.receive({ type: 'hello', queues: [] })
+    socket.receive({ type: 'snapshot', queues: [{ queue: QUEUE, seq: 1, entries: [late, own, general] }] })
+    await flushPromises()
+    const rows = wrapper.findAll('[data-test=calling-waiting] .el-table__body tr')
+    expect(rows.map((row) => row.text())).toEqual([
+      expect.stringContaining('其他医生'),
+      expect.stringContaining('本人'),
+      expect.not.stringMatching(/本人|其他医生/),
+    ])
+    expect(wrapper.get('[data-test=own-patients-only]').text()).toContain('只叫您的患者和普通号患者')
+    wrapper.unmount()
+  }, 20_000)
 })

@@ -6336,6 +6336,18 @@ export interface components {
              * @default 0
              */
             missed: number;
+            /**
+             * My Session Ids
+             * @description 我今日在此队列出诊的场次（仅“我的队列”）：叫下一位只叫这些场次及未指定医生的号
+             * @default []
+             */
+            my_session_ids: string[];
+            /**
+             * Other Doctors Session Ids
+             * @description 今日在此队列出诊的其他医生的场次（仅“我的队列”）：叫下一位不叫其患者
+             * @default []
+             */
+            other_doctors_session_ids: string[];
             queue: components["schemas"]["QueueOut"];
             /**
              * Waiting
@@ -6384,6 +6396,11 @@ export interface components {
              * Format: uuid
              */
             queue_id: string;
+            /**
+             * Session Id
+             * @description 挂号的出诊场次（检查检验为空）：医生叫号台据此标出本人患者
+             */
+            session_id?: string | null;
             /** Sort Key */
             sort_key: number;
             /** State */
@@ -7437,8 +7454,11 @@ export interface components {
              * Format: uuid
              */
             queue_id: string;
-            /** Session Id */
-            session_id: string | null;
+            /**
+             * Session Id
+             * @description 挂号的出诊场次（检查检验为空）：医生叫号台据此标出本人患者
+             */
+            session_id?: string | null;
             /** Sort Key */
             sort_key: number;
             /** State */

@@ -21,6 +21,8 @@ export interface LiveEntry {
   miss_count: number
   visit_started_at: string | null
   finished_at: string | null
+  /** The clinic session booked (none for exam and lab orders; absent from events logged before it). */
+  session_id?: string | null
 }
 
 export interface LiveQueueInfo {
