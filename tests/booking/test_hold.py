@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from ihos.kit.time import clock
+from ihos.models.audit import AuditEntry
 from ihos.models.booking import Booking
 from ihos.models.scheduling import Slot
 from tests.booking.conftest import hold, released_session, verified_booker
@@ -31,6 +32,21 @@ class TestHold:
         body = response.json()
         assert (body["state"], body["seq"], body["fee_fen"], body["channel"]) == ("held", 1, 3_000, "app")
         assert await slot_states(session, clinic_id) == {"held": 1, "free": 3}
+        # Audited with the booking (one statement with it on PostgreSQL).
+        [entry] = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "booking.hold"))).all()
+        assert (entry.actor_kind, entry.target_kind, entry.target_id) == (
+            "patient",
+            "bookings",
+            body["booking_number"],
+        )
+        assert entry.details == {"session": str(clinic_id), "seq": 1, "channel": "app"}
+
+    async def test_a_refused_booking_leaves_no_audit_entry(self, session, client, org, booker):
+        clinic_id = (await released_session(session, org)).id
+        await hold(client, booker, clinic_id)
+        assert (await hold(client, booker, clinic_id)).status_code == 409
+        held = await session.scalars(select(AuditEntry).where(AuditEntry.action == "booking.hold"))
+        assert len(held.all()) == 1
 
     async def test_one_live_booking_per_patient_per_session(self, session, client, org, booker):
         clinic_id = (await released_session(session, org)).id

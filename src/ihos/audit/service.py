@@ -45,26 +45,47 @@ async def record(
     One INSERT statement, not the ORM's unit of work: every state change writes one, including on
     the busiest paths (the booking rush).
     """
-    await _INSERT_ENTRY.rows(
+    await insert_entry(
         session,
-        **{
-            "id": uuid7(),
-            "occurred_at": now(),
-            "actor_kind": caller.kind,
-            "actor_id": caller.id,
-            "actor_label": caller.label,
-            "actor_roles": ",".join(sorted(caller.roles)) or None,
-            "action": action,
-            "target_kind": target_kind,
-            "target_id": str(target_id) if target_id is not None else None,
-            "result": result,
-            "client_address": caller.client_address,
-            "details": details or {},
-        },
+        entry_values(
+            caller, action, target_kind=target_kind, target_id=target_id, result=result, details=details
+        ),
     )
 
 
-_ENTRY_FIELDS = (
+async def insert_entry(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Write an entry made by ``entry_values``."""
+    await _INSERT_ENTRY.rows(session, **values)
+
+
+def entry_values(
+    caller: Caller,
+    action: str,
+    *,
+    target_kind: str | None = None,
+    target_id: object | None = None,
+    result: str = "success",
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An entry's columns, for ``record`` or for a statement that writes the entry together with the
+    change it records (the booking rush's hold)."""
+    return {
+        "id": uuid7(),
+        "occurred_at": now(),
+        "actor_kind": caller.kind,
+        "actor_id": caller.id,
+        "actor_label": caller.label,
+        "actor_roles": ",".join(sorted(caller.roles)) or None,
+        "action": action,
+        "target_kind": target_kind,
+        "target_id": str(target_id) if target_id is not None else None,
+        "result": result,
+        "client_address": caller.client_address,
+        "details": details or {},
+    }
+
+
+ENTRY_FIELDS = (
     "id",
     "occurred_at",
     "actor_kind",
@@ -79,7 +100,7 @@ _ENTRY_FIELDS = (
     "details",
 )
 _INSERT_ENTRY = Prepared(
-    insert(cast(Table, AuditEntry.__table__)).values({key: bindparam(key) for key in _ENTRY_FIELDS})
+    insert(cast(Table, AuditEntry.__table__)).values({key: bindparam(key) for key in ENTRY_FIELDS})
 )
 
 

@@ -32,6 +32,7 @@ from ihos.kit.ids import digits, uuid7
 from ihos.kit.prepared import Prepared
 from ihos.kit.time import local_now, local_today, now
 from ihos.models.accounts import Account
+from ihos.models.audit import AuditEntry
 from ihos.models.booking import Booking, BookingBan
 from ihos.models.patients import AccountPatient, Patient
 from ihos.models.scheduling import ClinicSession, Slot
@@ -184,9 +185,24 @@ _END_LAPSED_HOLD = Prepared(
 )
 
 _BOOKING_COLUMNS = tuple(column.key for column in Booking.__table__.columns)
-_INSERT_BOOKING = Prepared(
-    insert(cast(Table, Booking.__table__)).values({key: bindparam(f"v_{key}") for key in _BOOKING_COLUMNS})
+_BOOKING_ROW = insert(cast(Table, Booking.__table__)).values(
+    {key: bindparam(f"v_{key}") for key in _BOOKING_COLUMNS}
 )
+_INSERT_BOOKING = Prepared(_BOOKING_ROW)
+
+
+def _booking_and_its_audit_entry() -> Prepared:
+    """PostgreSQL: the booking and its audit entry in one statement (one round trip fewer on the rush's
+    busiest path); the entry is written only if the booking is. SQLite has no INSERT inside WITH."""
+    audit_table = cast(Table, AuditEntry.__table__)
+    booked = _BOOKING_ROW.returning(Booking.__table__.c.id).cte("booked")
+    entry = select(
+        *(bindparam(f"a_{key}", type_=audit_table.c[key].type) for key in audit.ENTRY_FIELDS)
+    ).select_from(booked)
+    return Prepared(insert(audit_table).from_select(list(audit.ENTRY_FIELDS), entry))
+
+
+_INSERT_BOOKING_AUDITED = _booking_and_its_audit_entry()
 
 
 async def _facts(
@@ -382,8 +398,16 @@ async def hold(session: AsyncSession, caller: Caller, request: HoldRequest) -> B
         raise SoldOut("该时段号源已约满" if request.segment else "号源已约满")
     slot_id, seq = taken
     free = clinic.fee_fen == 0
+    entry = audit.entry_values(
+        caller,
+        "booking.hold",
+        target_kind="bookings",
+        target_id=None,  # the booking number, set below
+        details={"session": str(clinic.id), "seq": seq, "channel": request.channel},
+    )
     booking = await _insert_booking(
         session,
+        entry,
         id=booking_id,
         booking_number=booking_number(),
         slot_id=slot_id,
@@ -407,23 +431,22 @@ async def hold(session: AsyncSession, caller: Caller, request: HoldRequest) -> B
     if free:
         await _mark_slot_booked(session, booking)
         await messages.booking_confirmed(session, booking)
-    await audit.record(
-        session,
-        caller,
-        "booking.hold",
-        target_kind="bookings",
-        target_id=booking.booking_number,
-        details={"session": str(clinic.id), "seq": seq, "channel": request.channel},
-    )
     return booking
 
 
-async def _insert_booking(session: AsyncSession, **fields: Any) -> Booking:
-    """One INSERT (the busiest statement of the rush), then the same row as a persistent entity of the
-    session, as if loaded, for the callers that go on with it."""
+async def _insert_booking(session: AsyncSession, entry: dict[str, Any], **fields: Any) -> Booking:
+    """The booking and its audit ``entry`` (one statement on PostgreSQL: the busiest of the rush), then
+    the same row as a persistent entity of the session, as if loaded, for the callers that go on with it."""
     values = {key: fields.get(key) for key in _BOOKING_COLUMNS}
+    entry = {**entry, "target_id": values["booking_number"]}
+    booking_params = {f"v_{key}": value for key, value in values.items()}
     try:
-        await _INSERT_BOOKING.rows(session, **{f"v_{key}": value for key, value in values.items()})
+        if session.bind.dialect.name == "postgresql":
+            entry_params = {f"a_{key}": value for key, value in entry.items()}
+            await _INSERT_BOOKING_AUDITED.rows(session, **booking_params, **entry_params)
+        else:
+            await _INSERT_BOOKING.rows(session, **booking_params)
+            await audit.insert_entry(session, entry)
     except IntegrityError:
         # The patient has a live booking of this session (or the same request is being handled): the
         # transaction rolls back and the place is free again.
