@@ -398,18 +398,19 @@ async def hold(session: AsyncSession, caller: Caller, request: HoldRequest) -> B
         raise SoldOut("该时段号源已约满" if request.segment else "号源已约满")
     slot_id, seq = taken
     free = clinic.fee_fen == 0
+    number = booking_number()
     entry = audit.entry_values(
         caller,
         "booking.hold",
         target_kind="bookings",
-        target_id=None,  # the booking number, set below
+        target_id=number,
         details={"session": str(clinic.id), "seq": seq, "channel": request.channel},
     )
     booking = await _insert_booking(
         session,
         entry,
         id=booking_id,
-        booking_number=booking_number(),
+        booking_number=number,
         slot_id=slot_id,
         session_id=clinic.id,
         patient_id=request.patient_id,
@@ -438,7 +439,6 @@ async def _insert_booking(session: AsyncSession, entry: dict[str, Any], **fields
     """The booking and its audit ``entry`` (one statement on PostgreSQL: the busiest of the rush), then
     the same row as a persistent entity of the session, as if loaded, for the callers that go on with it."""
     values = {key: fields.get(key) for key in _BOOKING_COLUMNS}
-    entry = {**entry, "target_id": values["booking_number"]}
     booking_params = {f"v_{key}": value for key, value in values.items()}
     try:
         if session.bind.dialect.name == "postgresql":
