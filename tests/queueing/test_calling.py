@@ -344,3 +344,23 @@ class TestABookingThatEnds:
             f"{API}/bookings/{booking_ids[0]}/cancel", headers=office.headers, json={"reason": "误操作"}
         )
         assert (refused.status_code, refused.json()["message"]) == (409, "患者已开始就诊，不能退号")
+
+    async def test_a_visit_begun_meanwhile_stops_the_cancellation(
+        self, session, client, clinic, nurse, doctor
+    ):
+        """退号 raced by the doctor starting the visit: decided under the queue's lock, the visit wins."""
+        import pytest
+
+        from ihos.queueing.calling import VisitBegun, leave_for_booking
+
+        [entry_id] = await checked_in(session, client, clinic, nurse, 1)
+        queue_id = await queue_of(client, nurse, entry_id)
+        await client.post(f"{API}/queues/{queue_id}/call-next", headers=doctor.headers, json={})
+        assert (
+            await client.post(f"{API}/queue-entries/{entry_id}/start", headers=doctor.headers)
+        ).status_code == 200
+        entry = await session.get_one(QueueEntry, uuid.UUID(entry_id), populate_existing=True)
+        with pytest.raises(VisitBegun):
+            await leave_for_booking(session, entry.booking_id, reason="booking_cancelled", before_visit=True)
+        await session.refresh(entry)
+        assert entry.state == "in_visit"

@@ -228,7 +228,7 @@ async def _cancel(
         # Imported here: the queue imports the booking domain (check-in marks bookings arrived).
         from ihos.queueing.calling import leave_for_booking
 
-        await leave_for_booking(session, booking.id, reason="booking_cancelled")
+        await leave_for_booking(session, booking.id, reason="booking_cancelled", before_visit=True)
     refund: Refund | None = None
     counter_fen = 0
     standing: blacklist.Standing | None = None

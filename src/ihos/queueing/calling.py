@@ -22,6 +22,7 @@ from ihos.audit import service as audit
 from ihos.auth.caller import Caller
 from ihos.booking.messages import send as send_sms
 from ihos.db import insert_unique
+from ihos.errors import Conflict
 from ihos.kit.time import local_today, now
 from ihos.models.patients import Patient
 from ihos.models.queueing import Queue, QueueEntry
@@ -43,6 +44,13 @@ from ihos.queueing.service import (
 )
 
 CANDIDATES = 8  # SQLite: how many waiting patients to try in turn (PostgreSQL skips locked rows itself)
+
+
+class VisitBegun(Conflict):
+    code = "not_cancellable"
+    default_message = "患者已开始就诊，不能退号"
+
+
 TransferPlacement = Literal["keep", "next"]
 
 
@@ -301,10 +309,16 @@ async def requeue(session: AsyncSession, caller: Caller, *, entry_id: uuid.UUID)
     return await requeue_entry(session, caller, queue, await queue_rules(session, queue), entry)
 
 
-async def leave_for_booking(session: AsyncSession, booking_id: uuid.UUID, *, reason: str) -> int:
+async def leave_for_booking(
+    session: AsyncSession, booking_id: uuid.UUID, *, reason: str, before_visit: bool = False
+) -> int:
     """A booking that ends while its patient waits (cancelled or refunded at a window): the patient leaves
-    every queue they wait in for it. For the booking domain to call; returns how many entries ended."""
+    every queue they wait in for it. For the booking domain to call; returns how many entries ended.
+
+    ``before_visit``: only a patient not yet in the consulting room may leave (退号); one whose visit began
+    meanwhile raises ``VisitBegun``, decided under the queue's lock that starting a visit takes too."""
     ended = 0
+    leaving = ("waiting", "called") if before_visit else repository.LIVE_STATES
     entry_ids = (
         await session.scalars(
             select(QueueEntry.id).where(
@@ -318,9 +332,13 @@ async def leave_for_booking(session: AsyncSession, booking_id: uuid.UUID, *, rea
         if queue is None:  # pragma: no cover - queues are never deleted
             continue
         values = {"state": "left", "live_key": None, "end_reason": reason[:20], "finished_at": now()}
-        if await _conditional(session, entry, repository.LIVE_STATES, values):
+        if await _conditional(session, entry, leaving, values):
             await events.append(session, queue, "left", entry)
             ended += 1
+        elif before_visit:
+            await session.refresh(entry)
+            if entry.state == "in_visit":
+                raise VisitBegun()
     return ended
 
 
