@@ -106,9 +106,7 @@ async def my_queues(session: DbSession, caller: Reader) -> list[QueueCountsOut]:
         QueueCountsOut(
             queue=views.queue_out(mine.queue),
             my_session_ids=mine.session_ids,
-            other_doctors_session_ids=await repository.other_doctors_sessions(
-                session, caller.subject_id, mine.queue, today
-            ),
+            other_doctors_session_ids=mine.other_doctors_session_ids,
             **counted[mine.queue.id],
         )
         for mine in found

@@ -237,12 +237,13 @@ async def queue_for_session(session: AsyncSession, clinic: ClinicSession) -> Que
 class DoctorsQueue:
     queue: Queue
     session_ids: list[uuid.UUID]  # the doctor's own sessions whose patients wait in it
+    other_doctors_session_ids: list[uuid.UUID]  # other named doctors' (call-next leaves them their patients)
 
 
 async def queues_of_doctor(session: AsyncSession, caller: Caller, day: date) -> list[DoctorsQueue]:
     """The queues of the caller's open clinic sessions on ``day`` (a doctor's own rooms), those that exist:
     a room's queue is made at its first check-in, or ahead by the outpatient office."""
-    found: dict[uuid.UUID, DoctorsQueue] = {}
+    own: dict[uuid.UUID, tuple[Queue, list[uuid.UUID]]] = {}
     for clinic in await repository.open_sessions_of_doctor(session, caller.subject_id, day):
         if not caller.may_see_campus(clinic.campus_id):
             continue
@@ -250,8 +251,15 @@ async def queues_of_doctor(session: AsyncSession, caller: Caller, day: date) -> 
         key = scope_key(kind, campus_id=clinic.campus_id, department_id=clinic.department_id, code=code)
         queue = await repository.queue_by_scope(session, key)
         if queue is not None and queue.is_active:
-            found.setdefault(queue.id, DoctorsQueue(queue, [])).session_ids.append(clinic.id)
-    return list(found.values())
+            own.setdefault(queue.id, (queue, []))[1].append(clinic.id)
+    return [
+        DoctorsQueue(
+            queue,
+            session_ids,
+            await repository.other_doctors_sessions(session, caller.subject_id, queue, day),
+        )
+        for queue, session_ids in own.values()
+    ]
 
 
 async def create_queue(
