@@ -34,7 +34,6 @@ from ihos.jobs import enqueue
 from ihos.kit.time import now
 from ihos.models.billing import Payment, Refund
 from ihos.models.booking import Booking
-from ihos.models.queueing import QueueEntry
 from ihos.models.scheduling import ClinicSession, Slot
 
 CLOSE_ORDER_JOB = "booking.close_order"
@@ -120,12 +119,10 @@ def _check_cancellable(
 
 async def _check_not_seen(session: AsyncSession, booking: Booking) -> None:
     """A checked-in patient whose visit has begun (or ended) is past 退号."""
-    seen = await session.scalar(
-        select(QueueEntry.id)
-        .where(QueueEntry.booking_id == booking.id, QueueEntry.visit_started_at.is_not(None))
-        .limit(1)
-    )
-    if seen is not None:
+    # Imported here: the queue imports the booking domain (check-in marks bookings arrived).
+    from ihos.queueing.repository import visit_begun_for_booking
+
+    if await visit_begun_for_booking(session, booking.id):
         raise NotCancellable("患者已开始就诊，不能退号")
 
 

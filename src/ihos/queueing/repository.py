@@ -221,6 +221,16 @@ async def other_doctors_sessions(
     return list(found.all())
 
 
+async def visit_begun_for_booking(session: AsyncSession, booking_id: uuid.UUID) -> bool:
+    """Whether a doctor has begun (or finished) the visit of this booking in any queue."""
+    found = await session.scalar(
+        select(QueueEntry.id)
+        .where(QueueEntry.booking_id == booking_id, QueueEntry.visit_started_at.is_not(None))
+        .limit(1)
+    )
+    return found is not None
+
+
 async def queue_by_scope(session: AsyncSession, scope_key: str) -> Queue | None:
     return await session.scalar(select(Queue).where(Queue.scope_key == scope_key))
 
