@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 
 from ihos.db import commit
 from ihos.kit.time import now
+from ihos.models.audit import AuditEntry
 from ihos.models.booking import Booking
 from ihos.models.scheduling import Slot
 from tests.booking.conftest import Booker, released_session, verified_booker
@@ -53,6 +54,18 @@ async def double_holds(maker) -> int:  # type: ignore[no-untyped-def]
         )
 
 
+async def audited_places(maker) -> list[int]:  # type: ignore[no-untyped-def]
+    """The place numbers the hold audit entries name (one entry per booking, written with it)."""
+    async with maker() as session:
+        entries = await session.scalars(select(AuditEntry).where(AuditEntry.action == "booking.hold"))
+        return sorted(entry.details["seq"] for entry in entries.all())
+
+
+async def booked_places(maker) -> list[int]:  # type: ignore[no-untyped-def]
+    async with maker() as session:
+        return sorted((await session.scalars(select(Booking.seq))).all())
+
+
 class TestManyBookersFewPlaces:
     async def test_each_place_goes_to_exactly_one_booker(self, own_database, real_http):
         clinic_id, people = await setup(own_database, places=PLACES, bookers=BOOKERS)
@@ -64,6 +77,8 @@ class TestManyBookersFewPlaces:
             distinct_slots = await session.scalar(select(func.count(func.distinct(Booking.slot_id))))
         assert (held, bookings, distinct_slots) == (PLACES, PLACES, PLACES)
         assert await double_holds(own_database) == 0
+        # Losers leave no trace: an audit entry for each booking, none for a refusal.
+        assert await audited_places(own_database) == await booked_places(own_database) == [1, 2, 3, 4, 5]
 
 
 class TestOnePatientRacingItself:
@@ -75,6 +90,7 @@ class TestOnePatientRacingItself:
         async with own_database() as session:
             held = await session.scalar(select(func.count()).select_from(Slot).where(Slot.status == "held"))
         assert held == 1
+        assert await audited_places(own_database) == await booked_places(own_database) == [1]
 
 
 class TestQuotas:
@@ -90,6 +106,22 @@ class TestQuotas:
             taken = Counter(channel for channel, status in rows.all() if status == "held")
         assert taken == {"app": 2}
 
+    async def test_a_channel_without_quota_books_from_the_pool(self, own_database, real_http):
+        # 6 places, 4 for the kiosk: the app finds none of its own, then the pool's 2. A look that finds
+        # nothing writes nothing; the one that finds a place writes one booking and one audit entry.
+        clinic_id, people = await setup(own_database, places=6, bookers=12, quotas={"kiosk": 4})
+        answers = Counter(await asyncio.gather(*(book(real_http, who, clinic_id) for who in people)))
+        assert answers == {"booked": 2, "sold_out": 10}
+        async with own_database() as session:
+            rows = await session.execute(
+                select(Slot.channel, Slot.seq).where(
+                    Slot.session_id == uuid.UUID(clinic_id), Slot.status == "held"
+                )
+            )
+            pooled = sorted(seq for channel, seq in rows.all() if channel == "pool")
+        assert len(pooled) == 2
+        assert await audited_places(own_database) == await booked_places(own_database) == pooled
+
     async def test_after_pool_at_the_unbooked_quotas_are_everyones(self, own_database, real_http):
         clinic_id, people = await setup(own_database, places=6, bookers=12, quotas={"kiosk": 4, "app": 2})
         async with own_database() as session:
@@ -100,3 +132,4 @@ class TestQuotas:
         answers = Counter(await asyncio.gather(*(book(real_http, who, clinic_id) for who in people)))
         assert answers == {"booked": 6, "sold_out": 6}
         assert await double_holds(own_database) == 0
+        assert await audited_places(own_database) == await booked_places(own_database) == [1, 2, 3, 4, 5, 6]

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from ihos.booking import service
 from ihos.kit.time import clock
 from ihos.models.audit import AuditEntry
 from ihos.models.booking import Booking
@@ -47,6 +48,27 @@ class TestHold:
         assert (await hold(client, booker, clinic_id)).status_code == 409
         held = await session.scalars(select(AuditEntry).where(AuditEntry.action == "booking.hold"))
         assert len(held.all()) == 1
+
+    async def test_a_booking_number_already_taken_is_drawn_again(self, session, client, org, monkeypatch):
+        # Numbers are random: in a rush two requests draw the same one within a second every few seconds.
+        clinic_id = (await released_session(session, org)).id
+        first, second = await verified_booker(session), await verified_booker(session)
+        taken = (await hold(client, first, clinic_id)).json()["booking_number"]
+        draws = iter([taken, taken])
+        draw_anew = service.booking_number
+        monkeypatch.setattr(service, "booking_number", lambda: next(draws, None) or draw_anew())
+        response = await hold(client, second, clinic_id)
+        assert response.status_code == 201, response.text
+        number = response.json()["booking_number"]
+        assert number != taken
+        assert next(draws, None) is None  # both clashes happened
+        assert await slot_states(session, clinic_id) == {"held": 2, "free": 2}
+        entries = await session.scalars(select(AuditEntry).where(AuditEntry.action == "booking.hold"))
+        assert sorted((e.target_id, e.details["seq"]) for e in entries.all()) == sorted(
+            [(taken, 1), (number, 2)]
+        )
+        booked = await session.execute(select(Booking.booking_number, Booking.seq))
+        assert sorted(booked.all()) == sorted([(taken, 1), (number, 2)])
 
     async def test_one_live_booking_per_patient_per_session(self, session, client, org, booker):
         clinic_id = (await released_session(session, org)).id

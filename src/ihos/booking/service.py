@@ -12,11 +12,27 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, bindparam, func, insert, literal, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Row,
+    Table,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, make_transient_to_detached
@@ -185,24 +201,23 @@ _END_LAPSED_HOLD = Prepared(
 )
 
 _BOOKING_COLUMNS = tuple(column.key for column in Booking.__table__.columns)
-_BOOKING_ROW = insert(cast(Table, Booking.__table__)).values(
-    {key: bindparam(f"v_{key}") for key in _BOOKING_COLUMNS}
-)
-_INSERT_BOOKING = Prepared(_BOOKING_ROW)
+_BOOKINGS = cast(Table, Booking.__table__)
 
 
-def _booking_and_its_audit_entry() -> Prepared:
-    """PostgreSQL: the booking and its audit entry in one statement (one round trip fewer on the rush's
-    busiest path); the entry is written only if the booking is. SQLite has no INSERT inside WITH."""
-    audit_table = cast(Table, AuditEntry.__table__)
-    booked = _BOOKING_ROW.returning(Booking.__table__.c.id).cte("booked")
-    entry = select(
-        *(bindparam(f"a_{key}", type_=audit_table.c[key].type) for key in audit.ENTRY_FIELDS)
-    ).select_from(booked)
-    return Prepared(insert(audit_table).from_select(list(audit.ENTRY_FIELDS), entry))
+def _insert_booking(dialect_insert: Any) -> Prepared:
+    """A booking row that is not written if its number is taken (numbers are drawn at random: at the
+    rush's rate two requests draw the same one every few seconds); every other refusal stands. Returns
+    the booking's id if written."""
+    return Prepared(
+        dialect_insert(_BOOKINGS)
+        .values({key: bindparam(f"v_{key}") for key in _BOOKING_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["booking_number"])
+        .returning(_BOOKINGS.c.id)
+    )
 
 
-_INSERT_BOOKING_AUDITED = _booking_and_its_audit_entry()
+_INSERT_BOOKING = {"postgresql": _insert_booking(postgresql.insert), "sqlite": _insert_booking(sqlite.insert)}
+NUMBER_DRAWS = 5
 
 
 async def _facts(
@@ -305,7 +320,7 @@ def _take_statement(dialect: str, look: str, with_segment: bool) -> Any:
                 status="held",
                 hold_expires_at=bindparam("b_hold_until"),
                 available_at=None,
-                booking_id=bindparam("b_booking"),
+                booking_id=bindparam("v_id"),
             )
             .returning(Slot.id, Slot.seq)
             .execution_options(synchronize_session=False)
@@ -315,7 +330,7 @@ def _take_statement(dialect: str, look: str, with_segment: bool) -> Any:
             pick = (
                 select(Slot.id).where(*wanted).order_by(Slot.seq).limit(1).with_for_update(skip_locked=True)
             )
-            _TAKE[key] = Prepared(take.where(Slot.id == pick.scalar_subquery()))
+            _TAKE[key] = _with_booking_and_audit_entry(take.where(Slot.id == pick.scalar_subquery()))
         else:
             # SQLite serialises writers: list a few candidates, hold each in turn with the same condition.
             _TAKE[key] = (
@@ -325,42 +340,133 @@ def _take_statement(dialect: str, look: str, with_segment: bool) -> Any:
     return _TAKE[key]
 
 
-async def _take_slot(
+def _with_booking_and_audit_entry(take: Any) -> Prepared:
+    """PostgreSQL: the take, the booking of the place taken and the booking's audit entry, as one
+    statement (data-modifying WITH), since round trips are most of the rush's cost. The booking and the
+    entry are written only if a place was taken; the statement returns the place (no row: none free).
+
+    The booking's columns are bound as ``v_<column>`` (but its place and number, which come from the
+    take), the entry's as ``a_<field>``; the entry's details get the place's number added."""
+    entries = cast(Table, AuditEntry.__table__)
+    taken = take.cte("taken")
+    from_take = {"slot_id": taken.c.id, "seq": taken.c.seq}
+    booking = select(
+        *(from_take.get(key, bindparam(f"v_{key}", type_=_BOOKINGS.c[key].type)) for key in _BOOKING_COLUMNS)
+    )
+    booked = (
+        postgresql.insert(_BOOKINGS)
+        .from_select(list(_BOOKING_COLUMNS), booking)
+        .on_conflict_do_nothing(index_elements=["booking_number"])
+        .returning(_BOOKINGS.c.seq)
+        .cte("booked")
+    )
+    details = sql_cast(
+        sql_cast(bindparam("a_details", type_=JSON), JSONB) + func.jsonb_build_object("seq", booked.c.seq),
+        JSON,
+    )
+    entry = select(
+        *(
+            details if key == "details" else bindparam(f"a_{key}", type_=entries.c[key].type)
+            for key in audit.ENTRY_FIELDS
+        )
+    ).select_from(booked)
+    audited = (
+        insert(entries).from_select(list(audit.ENTRY_FIELDS), entry).returning(entries.c.id).cte("audited")
+    )
+    was_booked = exists(select(booked.c.seq)).label("booked")
+    return Prepared(select(taken.c.id, taken.c.seq, was_booked).add_cte(booked, audited))
+
+
+@dataclass(frozen=True)
+class Taken:
+    slot_id: uuid.UUID
+    seq: int
+    booking_number: str
+
+
+async def _take_place(
     session: AsyncSession,
     clinic: Row[Any],
+    booking: dict[str, Any],
+    entry: dict[str, Any],
     *,
-    channel: str,
     segment: datetime | None,
-    booking_id: uuid.UUID,
     hold_until: datetime,
     at: datetime,
-) -> tuple[uuid.UUID, int] | None:
-    """Hold one available place of the session (in the segment, if given); None when there is none.
+) -> Taken | None:
+    """Hold one available place of the session (in the segment, if given) and write the ``booking`` of
+    it with its audit ``entry``; the place and the booking's number, or None when there is none.
 
     Before the session's pool_at a channel takes its own places, then the shared pool's, then any of
     those given back; after it, any channel's."""
-    dialect = session.bind.dialect.name
     values = {
         "b_session": clinic.id,
         "at": at,
-        "b_channel": channel,
+        "b_channel": booking["channel"],
         "b_segment": segment,
         "b_hold_until": hold_until,
-        "b_booking": booking_id,
+        "v_id": booking["id"],  # the booking the place is held for
     }
-    for look in LOOKS_AFTER_POOL_AT if at >= clinic.pool_at else LOOKS_BEFORE_POOL_AT:
-        statement = _take_statement(dialect, look, segment is not None)
-        if dialect == "postgresql":
-            row = await statement.first(session, **values)
-            if row:
-                return row.id, row.seq
-            continue
-        candidates, take = statement
+    looks = LOOKS_AFTER_POOL_AT if at >= clinic.pool_at else LOOKS_BEFORE_POOL_AT
+    if session.bind.dialect.name == "postgresql":
+        params = {**values, **_bound(booking, "v_"), **_bound(entry, "a_")}
+        for look in looks:
+            statement = _take_statement("postgresql", look, segment is not None)
+            row = await _refusing_a_second_booking(statement.first(session, **params))
+            if row is None:
+                continue
+            if row.booked:
+                return Taken(row.id, row.seq, booking["booking_number"])
+            # The place is held, but its booking's number was someone else's: write it with another.
+            number = await _book_place(
+                session, booking, entry, slot_id=row.id, seq=row.seq, fresh_number=True
+            )
+            return Taken(row.id, row.seq, number)
+        return None
+    for look in looks:
+        candidates, take = _take_statement("sqlite", look, segment is not None)
         for slot_id in (await session.scalars(candidates, values)).all():
             row = (await session.execute(take, {**values, "b_slot": slot_id})).first()
             if row:
-                return row[0], row[1]
+                number = await _book_place(session, booking, entry, slot_id=row[0], seq=row[1])
+                return Taken(row[0], row[1], number)
     return None
+
+
+async def _book_place(
+    session: AsyncSession,
+    booking: dict[str, Any],
+    entry: dict[str, Any],
+    *,
+    slot_id: uuid.UUID,
+    seq: int,
+    fresh_number: bool = False,
+) -> str:
+    """The booking of the place just taken and its audit entry (SQLite; PostgreSQL after a number
+    clash); the booking's number, drawn anew while the one in hand is taken."""
+    number = booking_number() if fresh_number else booking["booking_number"]
+    for _ in range(NUMBER_DRAWS):
+        row = {**booking, "booking_number": number, "slot_id": slot_id, "seq": seq}
+        statement = _INSERT_BOOKING[session.bind.dialect.name]
+        if await _refusing_a_second_booking(statement.rows(session, **_bound(row, "v_"))):
+            details = {**entry["details"], "seq": seq}
+            await audit.insert_entry(session, {**entry, "target_id": number, "details": details})
+            return number
+        number = booking_number()
+    raise RuntimeError(f"{NUMBER_DRAWS} booking numbers drawn in a row were taken")
+
+
+def _bound(values: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {f"{prefix}{key}": value for key, value in values.items()}
+
+
+async def _refusing_a_second_booking(writing: Awaitable[Any]) -> Any:
+    try:
+        return await writing
+    except IntegrityError:
+        # The patient has a live booking of this session (or the same request is being handled): the
+        # transaction rolls back and the place is free again.
+        raise AlreadyBooked() from None
 
 
 @dataclass(frozen=True)
@@ -382,75 +488,51 @@ async def hold(session: AsyncSession, caller: Caller, request: HoldRequest) -> B
         return await session.get_one(Booking, clinic.earlier_booking_id)  # a retry: the first answer again
     await _check_bookable(session, clinic, at)
     await _check_eligible(session, caller, clinic, at)
-    active_key = f"{request.patient_id}:{clinic.id}"
     hold_until = at + timedelta(minutes=await get_rule(session, "order.hold_minutes"))
-    booking_id = uuid7()
-    taken = await _take_slot(
-        session,
-        clinic,
-        channel=request.channel,
-        segment=request.segment,
-        booking_id=booking_id,
-        hold_until=hold_until,
-        at=at,
-    )
-    if taken is None:
-        raise SoldOut("该时段号源已约满" if request.segment else "号源已约满")
-    slot_id, seq = taken
     free = clinic.fee_fen == 0
-    number = booking_number()
+    booking = {
+        "id": uuid7(),
+        "booking_number": booking_number(),
+        "session_id": clinic.id,
+        "patient_id": request.patient_id,
+        "account_id": caller.id if caller.is_patient else None,
+        "channel": request.channel,
+        "visit_kind": request.visit_kind,
+        "state": "confirmed" if free else "held",
+        "active_key": f"{request.patient_id}:{clinic.id}",
+        "request_key": request_key,
+        "fee_fen": clinic.fee_fen,
+        "hold_expires_at": None if free else hold_until,
+        "confirmed_at": at if free else None,
+        "booked_by_kind": caller.kind,
+        "booked_by_id": caller.id,
+        "created_at": at,
+        "updated_at": at,
+    }
+    booking = {key: booking.get(key) for key in _BOOKING_COLUMNS}
     entry = audit.entry_values(
         caller,
         "booking.hold",
         target_kind="bookings",
-        target_id=number,
-        details={"session": str(clinic.id), "seq": seq, "channel": request.channel},
+        target_id=booking["booking_number"],
+        details={"session": str(clinic.id), "channel": request.channel},
     )
-    booking = await _insert_booking(
-        session,
-        entry,
-        id=booking_id,
-        booking_number=number,
-        slot_id=slot_id,
-        session_id=clinic.id,
-        patient_id=request.patient_id,
-        account_id=caller.id if caller.is_patient else None,
-        channel=request.channel,
-        visit_kind=request.visit_kind,
-        state="confirmed" if free else "held",
-        active_key=active_key,
-        request_key=request_key,
-        seq=seq,
-        fee_fen=clinic.fee_fen,
-        hold_expires_at=None if free else hold_until,
-        confirmed_at=at if free else None,
-        booked_by_kind=caller.kind,
-        booked_by_id=caller.id,
-        created_at=at,
-        updated_at=at,
+    taken = await _take_place(
+        session, clinic, booking, entry, segment=request.segment, hold_until=hold_until, at=at
     )
+    if taken is None:
+        raise SoldOut("该时段号源已约满" if request.segment else "号源已约满")
+    place = {"slot_id": taken.slot_id, "seq": taken.seq, "booking_number": taken.booking_number}
+    held = _as_loaded(session, {**booking, **place})
     if free:
-        await _mark_slot_booked(session, booking)
-        await messages.booking_confirmed(session, booking)
-    return booking
+        await _mark_slot_booked(session, held)
+        await messages.booking_confirmed(session, held)
+    return held
 
 
-async def _insert_booking(session: AsyncSession, entry: dict[str, Any], **fields: Any) -> Booking:
-    """The booking and its audit ``entry`` (one statement on PostgreSQL: the busiest of the rush), then
-    the same row as a persistent entity of the session, as if loaded, for the callers that go on with it."""
-    values = {key: fields.get(key) for key in _BOOKING_COLUMNS}
-    booking_params = {f"v_{key}": value for key, value in values.items()}
-    try:
-        if session.bind.dialect.name == "postgresql":
-            entry_params = {f"a_{key}": value for key, value in entry.items()}
-            await _INSERT_BOOKING_AUDITED.rows(session, **booking_params, **entry_params)
-        else:
-            await _INSERT_BOOKING.rows(session, **booking_params)
-            await audit.insert_entry(session, entry)
-    except IntegrityError:
-        # The patient has a live booking of this session (or the same request is being handled): the
-        # transaction rolls back and the place is free again.
-        raise AlreadyBooked() from None
+def _as_loaded(session: AsyncSession, values: dict[str, Any]) -> Booking:
+    """The booking just written, as a persistent entity of the session (as if loaded), for the callers
+    that go on with it."""
     booking = Booking(**values)
     make_transient_to_detached(booking)
     session.add(booking)
