@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import bindparam, insert, literal, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from ihos.db import commit, rollback
-from ihos.kit.prepared import Prepared
+from ihos.kit.prepared import Prepared, _Compiled
 from ihos.kit.time import now
 from ihos.models.accounts import Account
 from ihos.models.system import SystemRule
@@ -30,6 +31,22 @@ _PHONE = Prepared(select(Account.phone).where(Account.id == bindparam("account_i
 
 async def add_rule(session, key: str, value: object) -> str:  # type: ignore[no-untyped-def]
     return await _ADD_RULE.scalar(session, key=key, value=value, at=now())
+
+
+class TestConstants:
+    """On PostgreSQL a statement's constants are part of its SQL, so that the plan PostgreSQL keeps for
+    the prepared statement can use the partial index they name; the named parameters stay bound."""
+
+    def test_constants_are_written_into_the_sql(self):
+        statement = select(Account.id).where(
+            Account.real_name_status == "verified",
+            Account.username != "it's",
+            Account.id == bindparam("account_id"),
+        )
+        compiled = _Compiled(statement, postgresql.asyncpg.dialect())
+        assert "accounts.real_name_status = 'verified'" in compiled.sql
+        assert "accounts.username != 'it''s'" in compiled.sql
+        assert compiled.names == ("account_id",)
 
 
 class TestRows:
