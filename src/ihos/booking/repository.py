@@ -100,7 +100,7 @@ async def booking_row(session: AsyncSession, booking_id: uuid.UUID) -> BookingRo
 
 
 def place_available(at: Any) -> ColumnElement[bool]:
-    """Free to take now: free, or given back (the hold's own conditions, see booking.service._take_slot)."""
+    """Free to take now: free, or given back (the hold's own conditions, see booking.service._take_place)."""
     return or_(Slot.status == "free", place_given_back(at))
 
 

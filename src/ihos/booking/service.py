@@ -1,11 +1,11 @@
 """Holding, confirming and ending bookings — the part of ihos that must never double-book.
 
-The race for a place is one conditional UPDATE whose row count decides (``_take_slot``): a slot is taken
+The race for a place is one conditional UPDATE whose row count decides (``_take_place``): a slot is taken
 if it is free, or held past its expiry, or cooled down after a cancellation ("lazy expiry": an expired hold
-is free for the next booker before any sweep tidies it). The same transaction inserts the booking, whose
-unique ``active_key`` refuses a second live booking of one patient for one session; if anything fails the
-transaction rolls back and the place is free again. A retried request (same idempotency key) returns
-the first booking.
+is free for the next booker before any sweep tidies it). The same transaction (on PostgreSQL the same
+statement) inserts the booking, whose unique ``active_key`` refuses a second live booking of one patient
+for one session; if anything fails the transaction rolls back and the place is free again. A retried
+request (same idempotency key) returns the first booking. docs/developer/booking.md walks through it.
 """
 
 from __future__ import annotations

@@ -143,7 +143,7 @@ class Slot(IdMixin, Base):
     """
 
     __tablename__ = "slots"
-    # Partial indexes, one per way a booker looks for a place (see booking.service._take_slot): each
+    # Partial indexes, one per way a booker looks for a place (see booking.service._take_place): each
     # look is a range of one index in number order, whatever share of the session is already taken.
     __table_args__ = (
         UniqueConstraint("session_id", "seq"),
