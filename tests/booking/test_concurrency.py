@@ -11,8 +11,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
+from ihos.auth.caller import command_line
+from ihos.backoffice.rules import set_rule
 from ihos.db import commit
-from ihos.kit.time import now
+from ihos.kit.time import local_today, now
 from ihos.models.audit import AuditEntry
 from ihos.models.booking import Booking
 from ihos.models.scheduling import Slot
@@ -91,6 +93,22 @@ class TestOnePatientRacingItself:
             held = await session.scalar(select(func.count()).select_from(Slot).where(Slot.status == "held"))
         assert held == 1
         assert await audited_places(own_database) == await booked_places(own_database) == [1]
+
+
+class TestDailyCap:
+    async def test_taps_on_several_sessions_at_once_never_pass_the_cap(self, own_database, real_http):
+        # Cap 2, six sessions the same day, one patient tapping all six at once: the patient's row lock
+        # queues the taps, and each must count the bookings of the taps that went before it.
+        async with own_database() as session:
+            org = await make_org(session)
+            day = local_today() + timedelta(days=2)
+            clinics = [str((await released_session(session, org, capacity=2, day=day)).id) for _ in range(6)]
+            who = await verified_booker(session)
+            await set_rule(session, command_line(), "booking.daily_cap", 2)
+            await commit(session)
+        answers = Counter(await asyncio.gather(*(book(real_http, who, clinic_id) for clinic_id in clinics)))
+        assert answers == {"booked": 2, "daily_cap_reached": 4}
+        assert len(await booked_places(own_database)) == 2
 
 
 class TestQuotas:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
     update,
 )
 from sqlalchemy import cast as sql_cast
@@ -128,8 +129,6 @@ def booking_number() -> str:
 # The rush runs the statements below for every booking: each is built once, with bind parameters,
 # so a request only binds values (building SQLAlchemy expressions per call cost more than running them).
 
-_SAME_DAY = aliased(ClinicSession)
-
 # Everything that decides whether this patient may book this session now, in one statement: the session's
 # booking facts and the patient's. It reads the patient's row FOR NO KEY UPDATE (PostgreSQL; SQLite
 # serialises writers anyway), so that one patient's bookings queue behind each other: taps racing each
@@ -167,19 +166,6 @@ _FACTS = Prepared(
         .limit(1)
         .scalar_subquery()
         .label("ban_id"),
-        # the patient's live bookings that day: found through the patient's (few) live bookings, each
-        # session's date then read by its key; a join let PostgreSQL, its statistics lagging behind a
-        # rush, walk the popular session's bookings instead (thousands)
-        select(func.count())
-        .select_from(Booking)
-        .where(
-            Booking.patient_id == Patient.id,
-            Booking.state.in_([literal(state) for state in LIVE_STATES]),
-            select(_SAME_DAY.session_date).where(_SAME_DAY.id == Booking.session_id).scalar_subquery()
-            == ClinicSession.session_date,
-        )
-        .scalar_subquery()
-        .label("live_that_day"),
         # the patient's hold of this session that lapsed unpaid (it ends now, to make way for the new one)
         select(Booking.id)
         .where(
@@ -261,7 +247,7 @@ async def _check_bookable(session: AsyncSession, clinic: Any, at: datetime) -> N
 
 async def _check_eligible(session: AsyncSession, caller: Caller, facts: Any, at: datetime) -> None:
     """For a patient caller, the patient is the account's and its holder real-name verified; no ban is
-    running; the day's cap is not reached. A lapsed hold of the same session ends here."""
+    running. A lapsed hold of the same session ends here. (The day's cap is checked with the take.)"""
     if caller.is_patient:
         if facts.real_name_status is None:
             raise PatientNotHeld()
@@ -271,9 +257,6 @@ async def _check_eligible(session: AsyncSession, caller: Caller, facts: Any, at:
         found = await session.get_one(BookingBan, facts.ban_id)
         until = found.ends_at.astimezone(local_now().tzinfo)
         raise BookingBanned(f"{found.reason}，{until:%Y年%m月%d日}前不能预约")
-    cap = await get_department_rule(session, "booking.daily_cap", facts.department_id)
-    if facts.live_that_day >= cap:
-        raise DailyCapReached()
     if facts.lapsed_hold_id is not None:
         await _END_LAPSED_HOLD.rows(session, booking_id=facts.lapsed_hold_id, at=at)
 
@@ -291,6 +274,31 @@ LOOKS_BEFORE_POOL_AT = (OWN_CHANNEL, SHARED_POOL, RECLAIM_OWN)
 LOOKS_AFTER_POOL_AT = (ANY_CHANNEL, RECLAIM_ANY)
 
 _TAKE: dict[tuple[str, str, bool], Any] = {}
+
+
+def _live_that_day() -> Any:
+    """How many live bookings the patient (``v_patient_id``) has on the session's (``b_session``) day.
+
+    Counted with the take, not with the facts: on PostgreSQL a statement reads from the moment it
+    started, and the facts statement starts before it waits for the patient's row lock, so it would miss
+    the bookings of the taps that held the lock before it; the take starts after. Found through the
+    patient's few live bookings and each one's session date by key: a join let PostgreSQL, its statistics
+    behind a rush, walk the popular session's thousands of bookings instead."""
+    theirs, this = aliased(ClinicSession), aliased(ClinicSession)
+    return (
+        select(func.count())
+        .select_from(Booking)
+        .where(
+            Booking.patient_id == bindparam("v_patient_id"),
+            Booking.state.in_([literal(state) for state in LIVE_STATES]),
+            select(theirs.session_date).where(theirs.id == Booking.session_id).scalar_subquery()
+            == select(this.session_date).where(this.id == bindparam("b_session")).scalar_subquery(),
+        )
+        .scalar_subquery()
+    )
+
+
+_LIVE_THAT_DAY = Prepared(select(_live_that_day()))
 
 
 def _wanted(look: str, with_segment: bool) -> list[ColumnElement[bool]]:
@@ -345,12 +353,15 @@ def _take_statement(dialect: str, look: str, with_segment: bool) -> Any:
 def _with_booking_and_audit_entry(take: Any) -> Prepared:
     """PostgreSQL: the take, the booking of the place taken and the booking's audit entry, as one
     statement (data-modifying WITH), since round trips are most of the rush's cost. The booking and the
-    entry are written only if a place was taken; the statement returns the place (no row: none free).
+    entry are written only if a place was taken, and a place is taken only below the day's cap
+    (``b_cap``). One row: the patient's live bookings that day before this one, and the place (none:
+    none free, or the cap reached).
 
     The booking's columns are bound as ``v_<column>`` (but its place and number, which come from the
     take), the entry's as ``a_<field>``; the entry's details get the place's number added."""
     entries = cast(Table, AuditEntry.__table__)
-    taken = take.cte("taken")
+    day = select(_live_that_day().label("live_that_day")).cte("day")
+    taken = take.where(select(day.c.live_that_day).scalar_subquery() < bindparam("b_cap")).cte("taken")
     from_take = {"slot_id": taken.c.id, "seq": taken.c.seq}
     booking = select(
         *(from_take.get(key, bindparam(f"v_{key}", type_=_BOOKINGS.c[key].type)) for key in _BOOKING_COLUMNS)
@@ -376,7 +387,8 @@ def _with_booking_and_audit_entry(take: Any) -> Prepared:
         insert(entries).from_select(list(audit.ENTRY_FIELDS), entry).returning(entries.c.id).cte("audited")
     )
     was_booked = exists(select(booked.c.seq)).label("booked")
-    return Prepared(select(taken.c.id, taken.c.seq, was_booked).add_cte(booked, audited))
+    place = select(day.c.live_that_day, taken.c.id, taken.c.seq, was_booked)
+    return Prepared(place.select_from(day.outerjoin(taken, true())).add_cte(booked, audited))
 
 
 @dataclass(frozen=True)
@@ -394,10 +406,12 @@ async def _take_place(
     *,
     segment: datetime | None,
     hold_until: datetime,
+    daily_cap: int,
     at: datetime,
 ) -> Taken | None:
     """Hold one available place of the session (in the segment, if given) and write the ``booking`` of
     it with its audit ``entry``; the place and the booking's number, or None when there is none.
+    DailyCapReached if the patient has ``daily_cap`` live bookings that day.
 
     Before the session's pool_at a channel takes its own places, then the shared pool's, then any of
     those given back; after it, any channel's."""
@@ -408,6 +422,8 @@ async def _take_place(
         "b_segment": segment,
         "b_hold_until": hold_until,
         "v_id": booking["id"],  # the booking the place is held for
+        "v_patient_id": booking["patient_id"],
+        "b_cap": daily_cap,
     }
     looks = LOOKS_AFTER_POOL_AT if at >= clinic.pool_at else LOOKS_BEFORE_POOL_AT
     if session.bind.dialect.name == "postgresql":
@@ -415,7 +431,9 @@ async def _take_place(
         for look in looks:
             statement = _take_statement("postgresql", look, segment is not None)
             row = await _refusing_a_second_booking(statement.first(session, **params))
-            if row is None:
+            if row.live_that_day >= daily_cap:
+                raise DailyCapReached()
+            if row.id is None:
                 continue
             if row.booked:
                 return Taken(row.id, row.seq, booking["booking_number"])
@@ -425,6 +443,8 @@ async def _take_place(
             )
             return Taken(row.id, row.seq, number)
         return None
+    if await _LIVE_THAT_DAY.scalar(session, **values) >= daily_cap:  # SQLite: no other writer meanwhile
+        raise DailyCapReached()
     for look in looks:
         candidates, take = _take_statement("sqlite", look, segment is not None)
         for slot_id in (await session.scalars(candidates, values)).all():
@@ -519,8 +539,16 @@ async def hold(session: AsyncSession, caller: Caller, request: HoldRequest) -> B
         target_id=booking["booking_number"],
         details={"session": str(clinic.id), "channel": request.channel},
     )
+    daily_cap = await get_department_rule(session, "booking.daily_cap", clinic.department_id)
     taken = await _take_place(
-        session, clinic, booking, entry, segment=request.segment, hold_until=hold_until, at=at
+        session,
+        clinic,
+        booking,
+        entry,
+        segment=request.segment,
+        hold_until=hold_until,
+        daily_cap=daily_cap,
+        at=at,
     )
     if taken is None:
         raise SoldOut("该时段号源已约满" if request.segment else "号源已约满")
