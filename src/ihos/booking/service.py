@@ -427,26 +427,48 @@ async def _take_place(
     }
     looks = LOOKS_AFTER_POOL_AT if at >= clinic.pool_at else LOOKS_BEFORE_POOL_AT
     if session.bind.dialect.name == "postgresql":
-        params = {**values, **_bound(booking, "v_"), **_bound(entry, "a_")}
-        for look in looks:
-            statement = _take_statement("postgresql", look, segment is not None)
-            row = await _refusing_a_second_booking(statement.first(session, **params))
-            if row.live_that_day >= daily_cap:
-                raise DailyCapReached()
-            if row.id is None:
-                continue
-            if row.booked:
-                return Taken(row.id, row.seq, booking["booking_number"])
-            # The place is held, but its booking's number was someone else's: write it with another.
-            number = await _book_place(
-                session, booking, entry, slot_id=row.id, seq=row.seq, fresh_number=True
-            )
-            return Taken(row.id, row.seq, number)
-        return None
-    if await _LIVE_THAT_DAY.scalar(session, **values) >= daily_cap:  # SQLite: no other writer meanwhile
+        return await _take_in_one_statement(session, looks, values, booking, entry)
+    return await _take_in_turn(session, looks, values, booking, entry)
+
+
+async def _take_in_one_statement(
+    session: AsyncSession,
+    looks: tuple[str, ...],
+    values: dict[str, Any],
+    booking: dict[str, Any],
+    entry: dict[str, Any],
+) -> Taken | None:
+    """PostgreSQL: per look, one statement counts the day's bookings, takes a place and writes the
+    booking and its entry."""
+    params = {**values, **_bound(booking, "v_"), **_bound(entry, "a_")}
+    for look in looks:
+        statement = _take_statement("postgresql", look, values["b_segment"] is not None)
+        row = await _refusing_a_second_booking(statement.first(session, **params))
+        if row.live_that_day >= values["b_cap"]:
+            raise DailyCapReached()
+        if row.id is None:
+            continue
+        if row.booked:
+            return Taken(row.id, row.seq, booking["booking_number"])
+        # The place is held, but its booking's number was someone else's: write it with another.
+        number = await _book_place(session, booking, entry, slot_id=row.id, seq=row.seq, fresh_number=True)
+        return Taken(row.id, row.seq, number)
+    return None
+
+
+async def _take_in_turn(
+    session: AsyncSession,
+    looks: tuple[str, ...],
+    values: dict[str, Any],
+    booking: dict[str, Any],
+    entry: dict[str, Any],
+) -> Taken | None:
+    """SQLite, whose writers take turns (nothing changes between these statements): the day's count,
+    then per look a few candidate places held in turn, then the booking and its entry."""
+    if await _LIVE_THAT_DAY.scalar(session, **values) >= values["b_cap"]:
         raise DailyCapReached()
     for look in looks:
-        candidates, take = _take_statement("sqlite", look, segment is not None)
+        candidates, take = _take_statement("sqlite", look, values["b_segment"] is not None)
         for slot_id in (await session.scalars(candidates, values)).all():
             row = (await session.execute(take, {**values, "b_slot": slot_id})).first()
             if row:
