@@ -3,8 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ihos.db import insert_unique
 from ihos.kit.ids import digits
 from ihos.kit.time import local_now
+
+DRAWS = 5
 
 
 def _number(prefix: str) -> str:
@@ -19,3 +26,13 @@ def order_number() -> str:
 
 def refund_number() -> str:
     return _number("RF")
+
+
+async def insert_numbered(session: AsyncSession, row: object, field: str, draw: Callable[[], str]) -> None:
+    """Insert ``row`` with a number from ``draw`` in ``field``, drawn again while one is taken (at a
+    rush's rate two requests draw the same number every few seconds)."""
+    for _ in range(DRAWS):
+        setattr(row, field, draw())
+        if await insert_unique(session, row):
+            return
+    raise RuntimeError(f"{DRAWS} numbers drawn in a row for {field} were taken")

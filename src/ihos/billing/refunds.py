@@ -151,10 +151,7 @@ async def _new_refund(
         state="approved" if levels == 0 else "pending_approval",
         levels_required=levels,
     )
-    for _ in range(5):
-        refund.refund_number = numbers.refund_number()
-        if await insert_unique(session, refund):
-            break
+    await numbers.insert_numbered(session, refund, "refund_number", numbers.refund_number)
     await audit.record(
         session,
         requested_by,

@@ -183,7 +183,7 @@ async def create_order(
         # An order for a held place must not outlive the hold: the caller gives the hold's end.
         expires_at=min(expires_at, now() + hold) if expires_at else now() + hold,
     )
-    await _insert_with_fresh_number(session, order)
+    await numbers.insert_numbered(session, order, "order_number", numbers.order_number)
     for line in lines:
         session.add(
             OrderLine(
@@ -209,14 +209,6 @@ async def create_order(
         },
     )
     return order
-
-
-async def _insert_with_fresh_number(session: AsyncSession, order: Order) -> None:
-    for _ in range(5):
-        order.order_number = numbers.order_number()
-        if await insert_unique(session, order):
-            return
-    raise RuntimeError("could not find a free order number")
 
 
 async def order_by_number(session: AsyncSession, order_number: str) -> Order | None:
