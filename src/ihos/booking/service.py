@@ -534,26 +534,7 @@ async def hold(session: AsyncSession, caller: Caller, request: HoldRequest) -> B
     await _check_eligible(session, caller, clinic, at)
     hold_until = at + timedelta(minutes=await get_rule(session, "order.hold_minutes"))
     free = clinic.fee_fen == 0
-    booking = {
-        "id": uuid7(),
-        "booking_number": booking_number(),
-        "session_id": clinic.id,
-        "patient_id": request.patient_id,
-        "account_id": caller.id if caller.is_patient else None,
-        "channel": request.channel,
-        "visit_kind": request.visit_kind,
-        "state": "confirmed" if free else "held",
-        "active_key": f"{request.patient_id}:{clinic.id}",
-        "request_key": request_key,
-        "fee_fen": clinic.fee_fen,
-        "hold_expires_at": None if free else hold_until,
-        "confirmed_at": at if free else None,
-        "booked_by_kind": caller.kind,
-        "booked_by_id": caller.id,
-        "created_at": at,
-        "updated_at": at,
-    }
-    booking = {key: booking.get(key) for key in _BOOKING_COLUMNS}
+    booking = _new_booking(caller, request, clinic, request_key=request_key, hold_until=hold_until, at=at)
     entry = audit.entry_values(
         caller,
         "booking.hold",
@@ -580,6 +561,39 @@ async def hold(session: AsyncSession, caller: Caller, request: HoldRequest) -> B
         await _mark_slot_booked(session, held)
         await messages.booking_confirmed(session, held)
     return held
+
+
+def _new_booking(
+    caller: Caller,
+    request: HoldRequest,
+    clinic: Row[Any],
+    *,
+    request_key: str | None,
+    hold_until: datetime,
+    at: datetime,
+) -> dict[str, Any]:
+    """Every column of the booking about to be written; its place (slot_id, seq) comes from the take."""
+    free = clinic.fee_fen == 0
+    values = {
+        "id": uuid7(),
+        "booking_number": booking_number(),
+        "session_id": clinic.id,
+        "patient_id": request.patient_id,
+        "account_id": caller.id if caller.is_patient else None,
+        "channel": request.channel,
+        "visit_kind": request.visit_kind,
+        "state": "confirmed" if free else "held",
+        "active_key": f"{request.patient_id}:{clinic.id}",
+        "request_key": request_key,
+        "fee_fen": clinic.fee_fen,
+        "hold_expires_at": None if free else hold_until,
+        "confirmed_at": at if free else None,
+        "booked_by_kind": caller.kind,
+        "booked_by_id": caller.id,
+        "created_at": at,
+        "updated_at": at,
+    }
+    return {key: values.get(key) for key in _BOOKING_COLUMNS}
 
 
 def _as_loaded(session: AsyncSession, values: dict[str, Any]) -> Booking:
