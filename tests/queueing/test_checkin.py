@@ -55,6 +55,18 @@ class TestAtTheDesk:
         actions = set((await session.scalars(select(AuditEntry.action))).all())
         assert {"queue.check_in", "booking.arrive"} <= actions
 
+    async def test_by_the_booking_number_the_patient_tells(self, session, client, clinic, nurse):
+        booking = await book(session, clinic)
+        booking_id, number = booking.id, booking.booking_number
+        at(7, 30)
+        unknown = await desk_check_in(client, nurse, booking_number="BK2026000000000000000")
+        assert (unknown.status_code, unknown.json()["error"]) == (404, "booking_not_found")
+        assert await count(session, QueueEntry) == 0
+        response = await desk_check_in(client, nurse, booking_number=f" {number.lower()} ")
+        assert response.status_code == 201, response.text
+        [entry] = await entries(session)
+        assert (entry.booking_id, entry.channel) == (booking_id, "nurse")
+
     async def test_booked_patients_go_by_segment_and_number_whatever_the_arrival(
         self, session, client, clinic, nurse
     ):
@@ -230,6 +242,15 @@ class TestByKiosk:
         query = await kiosk.post("/system/queue/query", {"id_number": number})
         [item] = query.json()["items"]
         assert (item["position"], item["patients_ahead"]) == (2, 1)
+
+    async def test_a_kiosk_cannot_check_in_by_a_typed_booking_number(self, session, client, org, clinic):
+        # Anyone can type a number at a kiosk; the kiosk takes the signed check-in code instead.
+        kiosk = await system_client(session, client, org, kind="kiosk")
+        booking = await book(session, clinic)
+        at(7, 30)
+        response = await kiosk.post("/system/queue/check-ins", {"booking_number": booking.booking_number})
+        assert response.status_code == 422
+        assert await count(session, QueueEntry) == 0
 
     async def test_unsigned_requests_are_refused(self, client):
         response = await client.post(f"{API}/system/queue/check-ins", json={"booking_code": "x"})

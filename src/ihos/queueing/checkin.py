@@ -105,6 +105,13 @@ async def booking_by_code(session: AsyncSession, code: str) -> Booking:
     return booking
 
 
+async def _booking_by_number(session: AsyncSession, number: str) -> Booking:
+    booking = await session.scalar(select(Booking).where(Booking.booking_number == number.strip().upper()))
+    if booking is None:
+        raise QueueBookingNotFound("没有这个预约号，请核对后重试")
+    return booking
+
+
 async def patient_by_card(
     session: AsyncSession, *, id_number: str | None = None, card_number: str | None = None
 ) -> Patient:
@@ -465,15 +472,20 @@ async def check_in_by(
     channel: str,
     booking_id: uuid.UUID | None = None,
     booking_code: str | None = None,
+    booking_number: str | None = None,
     id_number: str | None = None,
     card_number: str | None = None,
     department_id: uuid.UUID | None = None,
     station_queue_id: uuid.UUID | None = None,
 ) -> CheckedIn:
-    """Check in whoever the desk or kiosk identified: by the check-in code, by ID card or hospital card
-    (with ``booking_id`` choosing among several bookings), or by the booking itself."""
-    if booking_code:
-        booking = await booking_by_code(session, booking_code)
+    """Check in whoever the desk or kiosk identified: by the check-in code, by the booking number (the
+    triage desk only: a nurse who sees the patient), by ID card or hospital card (with ``booking_id``
+    choosing among several bookings), or by the booking itself."""
+    if booking_code or booking_number:
+        if booking_code:
+            booking = await booking_by_code(session, booking_code)
+        else:
+            booking = await _booking_by_number(session, booking_number or "")
         return await check_in_booking(
             session, caller, booking=booking, channel=channel, department_id=department_id
         )

@@ -196,6 +196,7 @@ async def desk_check_in(body: DeskCheckInIn, session: DbSession, caller: CheckIn
         channel="nurse",
         booking_id=body.booking_id,
         booking_code=body.booking_code,
+        booking_number=body.booking_number,
         id_number=body.id_number,
         card_number=body.card_number,
         department_id=body.department_id,

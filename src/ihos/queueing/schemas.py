@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -121,8 +121,9 @@ class TransferIn(Payload):
     placement: Literal["keep", "next"] = Field(default="keep", description="keep 按原号序；next 下一位就诊")
 
 
-class DeskCheckInIn(Payload):
-    """A nurse checks a patient in: by booking, by ID card or hospital card, or by the check-in code."""
+class SystemCheckInIn(Payload):
+    """A kiosk or another system checks a patient in: by booking, by ID card or hospital card, or by the
+    check-in code."""
 
     booking_id: uuid.UUID | None = None
     id_number: str | None = Field(default=None, max_length=20)
@@ -134,14 +135,27 @@ class DeskCheckInIn(Payload):
     queue_id: uuid.UUID | None = Field(default=None, description="检查/检验站点的队列")
 
     @model_validator(mode="after")
-    def one_way_in(self) -> DeskCheckInIn:
+    def one_way_in(self) -> Self:
         if not (self.booking_id or self.id_number or self.card_number or self.booking_code):
             raise ValueError("请提供预约、身份证号、就诊卡号或签到码之一")
         return self
 
 
-class SystemCheckInIn(DeskCheckInIn):
-    """A kiosk or another system checks a patient in (the same ways as a nurse)."""
+class DeskCheckInIn(SystemCheckInIn):
+    """A nurse checks a patient in: the kiosk's ways, or the booking number the patient tells (the nurse
+    sees the patient; a kiosk, which does not, takes the signed check-in code instead)."""
+
+    booking_number: str | None = Field(
+        default=None, max_length=24, description="预约号：患者报出、护士核对本人后录入"
+    )
+
+    @model_validator(mode="after")
+    def one_way_in(self) -> Self:
+        if not (
+            self.booking_id or self.id_number or self.card_number or self.booking_code or self.booking_number
+        ):
+            raise ValueError("请提供预约、预约号、身份证号、就诊卡号或签到码之一")
+        return self
 
 
 class CheckInOut(Schema):

@@ -4538,13 +4538,19 @@ export interface components {
         };
         /**
          * DeskCheckInIn
-         * @description A nurse checks a patient in: by booking, by ID card or hospital card, or by the check-in code.
+         * @description A nurse checks a patient in: the kiosk's ways, or the booking number the patient tells (the nurse
+         *     sees the patient; a kiosk, which does not, takes the signed check-in code instead).
          */
         DeskCheckInIn: {
             /** Booking Code */
             booking_code?: string | null;
             /** Booking Id */
             booking_id?: string | null;
+            /**
+             * Booking Number
+             * @description 预约号：患者报出、护士核对本人后录入
+             */
+            booking_number?: string | null;
             /** Card Number */
             card_number?: string | null;
             /**
@@ -7709,7 +7715,8 @@ export interface components {
         };
         /**
          * SystemCheckInIn
-         * @description A kiosk or another system checks a patient in (the same ways as a nurse).
+         * @description A kiosk or another system checks a patient in: by booking, by ID card or hospital card, or by the
+         *     check-in code.
          */
         SystemCheckInIn: {
             /** Booking Code */
