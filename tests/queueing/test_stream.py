@@ -163,6 +163,15 @@ class TestScreen:
             await check_in(real_http, live.nurse, live.bookings[1])
             event = await ws.receive_json()
             assert (event["queue_id"], event["kind"], event["seq"]) == (live.queue_id, "checked_in", 2)
+            # The office switches 5诊室's queue off: its tile leaves the hall screen, 3诊室 goes on.
+            off = await real_http.patch(
+                f"{API}/queues/{opened}", headers=live.office.headers, json={"is_active": False}
+            )
+            assert off.status_code == 200, off.text
+            assert await ws.receive_json() == {"type": "queue_removed", "queue_id": opened}
+            await check_in(real_http, live.nurse, live.bookings[2])
+            event = await ws.receive_json()
+            assert (event["queue_id"], event["seq"]) == (live.queue_id, 3)
             await ws.nothing_more()
 
     async def test_a_lost_event_is_filled_from_the_log(self, queue_app, real_http, own_database, live):

@@ -91,7 +91,8 @@ class QueuesFeed:
     """A snapshot of some queues (or the events since ``after``), then their events.
 
     A hall screen also follows its department's list of queues (``follow``: the topic, and how to read
-    the list again): a room used for the first time today appears on it without a reconnection."""
+    the list again): a room used for the first time today appears on it without a reconnection, and a
+    queue switched off leaves it (``{"type": "queue_removed", "queue_id"}``)."""
 
     def __init__(
         self,
@@ -137,21 +138,26 @@ class QueuesFeed:
                     for queue_id in self.queues:
                         await self._catch_up(send, queue_id)
                 if self.follow is not None and topic == self.follow[0]:
-                    if await self._list_changed(self.follow[1]):
+                    if await self._list_changed(send, self.follow[1]):
                         return True
                     continue
                 await self._deliver(send, event)
         return False
 
-    async def _list_changed(self, read: QueueList) -> bool:
-        """Read the list of queues again; True when a queue joined it (one switched off stays on the
-        screen until it reconnects: its tile simply stops changing)."""
+    async def _list_changed(self, send: Send, read: QueueList) -> bool:
+        """Read the list of queues again: tell the screen of a queue that left it; True when the list
+        changed (the feed then follows the new list)."""
         async with unit_of_work(self.app) as session:
-            current = await read(session)
-        added = [queue for queue in current if queue.id not in self.queues]
+            current = {queue.id: queue for queue in await read(session)}
+        removed = [queue_id for queue_id in self.queues if queue_id not in current]
+        for queue_id in removed:
+            del self.queues[queue_id]
+            self.last.pop(queue_id, None)
+            await send({"type": "queue_removed", "queue_id": str(queue_id)})
+        added = [queue for queue_id, queue in current.items() if queue_id not in self.queues]
         for queue in added:
             self.queues[queue.id] = queue
-        return bool(added)
+        return bool(added or removed)
 
     async def _start(self, send: Send) -> None:
         fresh = []

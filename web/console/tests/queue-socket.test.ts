@@ -91,6 +91,19 @@ describe('the screen socket', () => {
     expect(live.state.q1!.entries.e1!.state).toBe('called')
   })
 
+  it('drops a queue the office switched off', () => {
+    const live = useLiveQueues('/api/v1/queue-stream/screen', () => ({ token: 'ihs_x' }), () => {}, open)
+    live.start()
+    const socket = sockets[0]!
+    socket.onopen?.({})
+    socket.receive({ type: 'hello', screen: { id: 's', name: '内科候诊大厅', kind: 'hall' } })
+    const room = (id: string, name: string) => ({ queue: { id, kind: 'room', name, place: name, department_id: 'd' }, seq: 1, entries: [] })
+    socket.receive({ type: 'snapshot', queues: [room('q1', '3诊室'), room('q2', '5诊室')] })
+    expect(Object.keys(live.state).sort()).toEqual(['q1', 'q2'])
+    socket.receive({ type: 'queue_removed', queue_id: 'q2' })
+    expect(Object.keys(live.state)).toEqual(['q1'])
+  })
+
   it('stops on a refusal', () => {
     const live = useLiveQueues('/api/v1/queue-stream/screen', () => ({ token: 'bad' }), () => {}, open)
     live.start()

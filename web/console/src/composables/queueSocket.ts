@@ -171,6 +171,9 @@ export function useLiveQueues(
       } else if (message.type === 'event') {
         const event = message as unknown as EventMessage
         if (applyEvent(state, event)) onEvent(event)
+      } else if (message.type === 'queue_removed') {
+        // A hall screen's queue switched off by the office: its tile leaves the screen.
+        delete state[message.queue_id as string]
       }
     },
   })
