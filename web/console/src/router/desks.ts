@@ -23,7 +23,7 @@ import {
   WarningFilled,
 } from '@element-plus/icons-vue'
 import { Calendar, CircleClose, Clock, Notebook, Operation, Remove } from '@element-plus/icons-vue'
-import { Bell, FirstAidKit, Monitor } from '@element-plus/icons-vue'
+import { Bell, FirstAidKit, List, Monitor } from '@element-plus/icons-vue'
 import type { Component } from 'vue'
 import type { RouteRecordRaw } from 'vue-router'
 
@@ -290,6 +290,18 @@ export const deskRoutes: RouteRecordRaw[] = [
       icon: FirstAidKit,
       roles: [Role.nurse, Role.outpatientOffice],
       permissions: [Permission.queueCheckin],
+    },
+  },
+  {
+    path: 'queue/queues',
+    name: 'queue-queues',
+    component: () => import('@/views/queue/QueuesDesk.vue'),
+    meta: {
+      title: 'queue.desk.queues',
+      menu: true,
+      icon: List,
+      roles: [Role.outpatientOffice],
+      permissions: [Permission.queueManage],
     },
   },
   {
