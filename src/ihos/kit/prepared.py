@@ -90,7 +90,7 @@ def _compile_with_constants_inline(statement: Any, dialect: Any) -> Any:
                 try:
                     return str(super().visit_bindparam(bindparam, **{**kw, "literal_binds": True}))
                 except CompileError:
-                    pass  # a type with no literal form (an UPDATE's SET values): stays bound
+                    pass  # a value whose type has no literal form: it stays bound
             return str(super().visit_bindparam(bindparam, **kw))
 
     return Compiler(dialect, statement)
