@@ -79,6 +79,31 @@ describe('the queues desk', () => {
     expect(await renamed.json()).toEqual({ name: 'CT室（一）', place: 'CT室' })
   })
 
+  it('edits the queue rules through the queue-rules API, not the booking rules', async () => {
+    const rule = { key: 'queue.grace_minutes', label: '迟到宽限', value: 30, default: 30, minimum: 0, maximum: 240, unit: '分钟', description: '超过即为迟到', is_overridden: false }
+    const { requests } = fakeServer({
+      'GET /api/v1/queues': () => json(200, []),
+      'GET /api/v1/queue-rules': () => json(200, [rule]),
+      'PUT /api/v1/queue-rules/queue.grace_minutes': async (request) => json(200, { ...rule, ...(await request.json()) }),
+    })
+    vi.spyOn(ElMessageBox, 'confirm').mockResolvedValue('confirm' as never)
+    await desk()
+    ;(document.querySelector('#tab-rules') as HTMLElement).click()
+    await flushPromises()
+    expect(document.querySelector('[data-test=rules]')!.textContent).toContain('迟到宽限')
+    const input = document.querySelector('[data-test=rules] input') as HTMLInputElement
+    input.value = '20'
+    input.dispatchEvent(new Event('input'))
+    input.dispatchEvent(new Event('change'))
+    await flushPromises()
+    const saveButton = [...document.querySelectorAll('[data-test=rules] button')].find((b) => b.textContent?.includes('保存')) as HTMLElement
+    saveButton.click()
+    await flushPromises()
+    const put = requests.find((r) => r.method === 'PUT')!
+    expect(new URL(put.url).pathname).toBe('/api/v1/queue-rules/queue.grace_minutes')
+    expect(await put.json()).toEqual({ value: 20 })
+  })
+
   it('asks before switching off, and a cancel changes nothing', async () => {
     const { requests } = server()
     vi.spyOn(ElMessageBox, 'confirm').mockRejectedValue('cancel')
