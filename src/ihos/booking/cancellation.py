@@ -28,7 +28,7 @@ from ihos.billing import service as billing
 from ihos.booking import blacklist
 from ihos.booking.messages import local, yuan
 from ihos.booking.repository import visible_to_account
-from ihos.booking.service import BookingNotFound, NotCancellable, release_slot
+from ihos.booking.service import BookingNotFound, NotCancellable, VisitBegun, release_slot
 from ihos.errors import Conflict
 from ihos.jobs import enqueue
 from ihos.kit.time import now
@@ -123,7 +123,7 @@ async def _check_not_seen(session: AsyncSession, booking: Booking) -> None:
     from ihos.queueing.repository import visit_begun_for_booking
 
     if await visit_begun_for_booking(session, booking.id):
-        raise NotCancellable("患者已开始就诊，不能退号")
+        raise VisitBegun()
 
 
 async def terms(session: AsyncSession, booking: Booking, *, at: datetime | None = None) -> Terms | None:

@@ -86,6 +86,10 @@ async def booking_rows(
     return [BookingRow(*row) for row in rows.all()], total
 
 
+async def booking_by_number(session: AsyncSession, number: str) -> Booking | None:
+    return await session.scalar(select(Booking).where(Booking.booking_number == number))
+
+
 async def booking_row(session: AsyncSession, booking_id: uuid.UUID) -> BookingRow | None:
     row = (
         await session.execute(

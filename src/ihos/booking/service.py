@@ -118,6 +118,10 @@ class NotCancellable(Conflict):
     default_message = "该预约当前不能取消"
 
 
+class VisitBegun(NotCancellable):
+    default_message = "患者已开始就诊，不能退号"
+
+
 def booking_number() -> str:
     return f"BK{local_now():%Y%m%d%H%M%S}{digits(6)}"
 

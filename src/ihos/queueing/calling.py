@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihos.audit import service as audit
 from ihos.auth.caller import Caller
 from ihos.booking.messages import send as send_sms
+from ihos.booking.service import VisitBegun
 from ihos.db import insert_unique
-from ihos.errors import Conflict
 from ihos.kit.time import local_today, now
 from ihos.models.patients import Patient
 from ihos.models.queueing import Queue, QueueEntry
@@ -44,13 +44,6 @@ from ihos.queueing.service import (
 )
 
 CANDIDATES = 8  # SQLite: how many waiting patients to try in turn (PostgreSQL skips locked rows itself)
-
-
-class VisitBegun(Conflict):
-    code = "not_cancellable"
-    default_message = "患者已开始就诊，不能退号"
-
-
 TransferPlacement = Literal["keep", "next"]
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ihos.audit import service as audit
 from ihos.auth.caller import Caller
 from ihos.booking import attendance
+from ihos.booking.repository import booking_by_number
 from ihos.db import insert_unique
 from ihos.integrations.identity import IdentityServiceError
 from ihos.integrations.identity.priority import get_priority_service
@@ -98,15 +99,15 @@ def booking_number_of_code(code: str) -> str:
 
 
 async def booking_by_code(session: AsyncSession, code: str) -> Booking:
-    number = booking_number_of_code(code)
-    booking = await session.scalar(select(Booking).where(Booking.booking_number == number))
+    booking = await booking_by_number(session, booking_number_of_code(code))
     if booking is None:
         raise InvalidCheckinCode()
     return booking
 
 
-async def _booking_by_number(session: AsyncSession, number: str) -> Booking:
-    booking = await session.scalar(select(Booking).where(Booking.booking_number == number.strip().upper()))
+async def booking_told(session: AsyncSession, number: str) -> Booking:
+    """The booking whose number the patient read out at the desk."""
+    booking = await booking_by_number(session, number.strip().upper())
     if booking is None:
         raise QueueBookingNotFound("没有这个预约号，请核对后重试")
     return booking
@@ -481,11 +482,12 @@ async def check_in_by(
     """Check in whoever the desk or kiosk identified: by the check-in code, by the booking number (the
     triage desk only: a nurse who sees the patient), by ID card or hospital card (with ``booking_id``
     choosing among several bookings), or by the booking itself."""
-    if booking_code or booking_number:
-        if booking_code:
-            booking = await booking_by_code(session, booking_code)
-        else:
-            booking = await _booking_by_number(session, booking_number or "")
+    booking: Booking | None = None
+    if booking_code:
+        booking = await booking_by_code(session, booking_code)
+    elif booking_number:
+        booking = await booking_told(session, booking_number)
+    if booking is not None:
         return await check_in_booking(
             session, caller, booking=booking, channel=channel, department_id=department_id
         )
